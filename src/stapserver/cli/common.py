@@ -1,0 +1,36 @@
+"""What every command does with a library error: one message on stderr, an exit status."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+from ..errors import StapError
+
+
+def run_command(body: Callable[[], int], prog: str) -> int:
+    """Run a command's body; turn user-facing errors into stderr text and a status."""
+    try:
+        return body()
+    except StapError as err:
+        _flush_quietly()
+        message = str(err)
+        sys.stderr.write(message if message.endswith("\n") else message + "\n")
+        return err.exit_status
+    except KeyboardInterrupt:
+        _flush_quietly()
+        sys.stderr.write(f"{prog}: interrupted\n")
+        return 1
+    except BrokenPipeError:
+        # the reader went away (pystap ... | head): nothing more to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def _flush_quietly() -> None:
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError, OSError):
+        pass

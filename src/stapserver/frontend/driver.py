@@ -1,0 +1,469 @@
+"""The python-runtime front end: passes 1–5 of a stap command line.
+
+``pystap`` runs all five passes here; the compile server runs passes 1–4 for a client
+(pass 5 happens on the client, with the module it receives).  What each pass prints when
+it is the last one, and the ``-v`` lines, follow stap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import resource
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from .. import SYSTEMTAP_VERSION, __version__
+from ..errors import InputError, StapError, UsageError
+from ..runtime import loader
+from ..runtime.engine import RunOptions, run_module
+from ..translator import ast
+from ..translator.codegen import Settings, generate
+from ..translator.parser import PreprocessorContext, parse
+from ..translator.semantic import RUNTIME_TAPSET, RUNTIME_TAPSET_NAME, Program, elaborate
+from ..translator.source import DiagnosticPrinter, Source
+from ..translator.unparse import script_text
+from .options import LIMIT_NAMES, Options, parse_options
+
+USAGE = """\
+Usage: pystap [options] FILE [ARGS ...]        run script in file
+   or: pystap [options] -                      run script on stdin
+   or: pystap [options] -e SCRIPT [ARGS ...]   run given script
+
+The python runtime of stapserver: SystemTap's passes 1-5 in this process, for the
+portable core of the language (begin, end, error, never and timer probes).
+
+Options:
+   --         end of translator options, script options follow
+   -h --help  show help
+   -V         show version
+   -p NUM     stop after pass NUM 1-5: 1 parse, 2 elaborate, 3 translate (print the
+              Python source), 4 build (write the module file), 5 run
+   -v         add verbosity to all passes
+   -e SCRIPT  run given script
+   -I DIR     look in DIR for additional .stp script files
+   -D NM=VAL  set a limit: MAXACTION, MAXACTION_INTERRUPTIBLE, MAXMAPENTRIES,
+              MAXSTRINGLEN, MAXNESTING, MAXERRORS
+   -G VAR=VAL set global variable to value
+   -m MODULE  set the module name (the module file is left in the current directory)
+   -o FILE    send script output to file
+   -c CMD     start the probes, run CMD, and exit when it finishes (target() is its PID)
+   -x PID     sets target() to PID
+   -r RELEASE the kernel release %( kernel_v %) conditions test
+   -g         guru mode (embedded C stays refused by the python runtime)
+   -w         suppress warnings
+   --runtime=python
+              the only runtime this front end has; kernel and bpf modules need a
+              compile server with SystemTap (stap-client)
+   --privilege=stapusr|stapsys|stapdev
+   --compatible=VERSION
+"""
+
+
+@dataclass
+class PassTimer:
+    """The ``using ...virt/...res/...shr/...data kb, in ...usr/...sys/...real ms.`` of -v."""
+
+    start_cpu: tuple[float, float] = field(default_factory=lambda: _cpu())
+    start_real: float = field(default_factory=time.perf_counter)
+
+    def times(self) -> str:
+        u0, s0 = self.start_cpu
+        u1, s1 = _cpu()
+        real = time.perf_counter() - self.start_real
+        return f"in {int((u1 - u0) * 1000)}usr/{int((s1 - s0) * 1000)}sys/{int(real * 1000)}real ms."
+
+    def memory(self) -> str:
+        return f"using {memory_usage()}, "
+
+
+def _cpu() -> tuple[float, float]:
+    t = os.times()
+    return t.user + t.children_user, t.system + t.children_system
+
+
+def memory_usage() -> str:
+    page = resource.getpagesize() // 1024
+    try:
+        fields = Path("/proc/self/statm").read_text().split()
+        vsz, rss, shr, data = (int(fields[i]) * page for i in (0, 1, 2, 5))
+    except (OSError, ValueError, IndexError):
+        vsz = rss = shr = data = 0
+    return f"{vsz}virt/{rss}res/{shr}shr/{data}data kb"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def kernel_config(release: str) -> dict[str, str]:
+    """The CONFIG_ values of the kernel ``release``, where its config file is readable."""
+    for path in (f"/lib/modules/{release}/build/.config", f"/boot/config-{release}"):
+        try:
+            text = Path(path).read_text(errors="replace")
+        except OSError:
+            continue
+        config = {}
+        for line in text.splitlines():
+            if line.startswith("CONFIG_") and "=" in line:
+                key, _, value = line.partition("=")
+                config[key] = value.strip('"')
+        return config
+    return {}
+
+
+def normalized_arch(machine: str | None = None) -> str:
+    """The architecture name as SystemTap spells it."""
+    m = machine or platform.machine()
+    if m in ("i386", "i486", "i586", "i686"):
+        return "i386"
+    if m == "aarch64":
+        return "arm64"
+    if m.startswith("ppc"):
+        return "powerpc"
+    if m == "s390x":
+        return "s390"
+    if m.startswith("arm"):
+        return "arm"
+    if m.startswith("mips"):
+        return "mips"
+    return m
+
+
+def version_text() -> str:
+    return (
+        f"stapserver python runtime {__version__} "
+        f"(SystemTap {SYSTEMTAP_VERSION} language, runtime python)\n"
+        "Copyright (C) the stapserver authors\n"
+        "This is free software; see the source for copying conditions.\n"
+        "enabled features: PYTHON_RUNTIME\n"
+    )
+
+
+def settings_from(options: Options) -> Settings:
+    settings = Settings()
+    for key, value in options.defines:
+        if key in LIMIT_NAMES:
+            try:
+                number = int(value, 0)
+            except ValueError:
+                raise UsageError(f"Invalid value '{value}' for -D {key}: expected a number.") from None
+            if hasattr(settings, key):
+                setattr(settings, key, number)
+        settings.extra[key] = value
+    if settings.MAXSTRINGLEN < 2:
+        raise UsageError("MAXSTRINGLEN must be at least 2.")
+    return settings
+
+
+def module_name_for(script: str, options: Options, settings: Settings) -> str:
+    """``stap_`` and a digest of everything that shapes the module: the same script and
+    options give the same name (and the same module bytes)."""
+    h = hashlib.sha256()
+    for part in (
+        __version__,
+        script,
+        "\0".join(options.args),
+        repr(sorted(settings.extra.items())),
+        options.privilege,
+        options.compatible or "",
+        options.kernel_release or "",
+        "\0".join(options.include),
+    ):
+        h.update(part.encode("utf-8", "surrogateescape") + b"\1")
+    return "stap_" + h.hexdigest()[:32]
+
+
+class FrontEnd:
+    """One stap invocation of the python runtime."""
+
+    def __init__(
+        self,
+        options: Options,
+        *,
+        stdin: IO[bytes] | None = None,
+        stdout: IO[bytes] | None = None,
+        stderr: IO[str] | None = None,
+        cwd: str | None = None,
+    ) -> None:
+        self.o = options
+        self.stdin = stdin if stdin is not None else sys.stdin.buffer
+        self.stdout = stdout if stdout is not None else sys.stdout.buffer
+        self.stderr = stderr if stderr is not None else sys.stderr
+        self.cwd = Path(cwd or os.getcwd())
+        self.diag = DiagnosticPrinter()
+        self.release = options.kernel_release or os.uname().release
+        self.arch = options.arch or normalized_arch()
+
+    def log(self, text: str) -> None:
+        self.stderr.write(text + "\n")
+        self.stderr.flush()
+
+    def write_out(self, text: str) -> None:
+        self.stdout.write(text.encode("utf-8", "surrogateescape"))
+        self.stdout.flush()
+
+    # ------------------------------------------------------------------ passes
+    def read_script(self) -> Source:
+        o = self.o
+        if o.script_text is not None:
+            return Source("<input>", o.script_text)
+        assert o.script_file is not None
+        if o.script_file == "-":
+            data = self.stdin.read()
+            return Source("<input>", data.decode("utf-8", "surrogateescape"))
+        path = self.cwd / o.script_file
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise InputError(f"Input file '{o.script_file}' is missing.") from None
+        except IsADirectoryError:
+            raise InputError(f"Input file '{o.script_file}' can't be opened for reading.") from None
+        except OSError as err:
+            raise InputError(
+                f"Input file '{o.script_file}' can't be opened for reading: {err.strerror}."
+            ) from None
+        return Source(o.script_file, data.decode("utf-8", "surrogateescape"))
+
+    def preprocessor(self) -> PreprocessorContext:
+        o = self.o
+        return PreprocessorContext(
+            kernel_release=self.release,
+            arch=self.arch,
+            runtime="python",
+            systemtap_v=o.compatible or SYSTEMTAP_VERSION,
+            privilege=o.privilege,
+            guru_mode=o.guru,
+            kernel_config=kernel_config(self.release),
+        )
+
+    def library(self, ctx: PreprocessorContext) -> tuple[ast.ScriptFile, list[ast.ScriptFile]]:
+        """The runtime's own tapset, and the .stp files of every -I directory."""
+        runtime = parse(Source(RUNTIME_TAPSET_NAME, RUNTIME_TAPSET), (), ctx, diagnostics=self.diag)
+        extra: list[ast.ScriptFile] = []
+        for d in self.o.include:
+            base = self.cwd / d
+            if not base.is_dir():
+                raise InputError(f"Cannot read tapset directory '{d}': not a directory.")
+            for path in sorted(base.glob("*.stp")):
+                try:
+                    text = path.read_bytes().decode("utf-8", "surrogateescape")
+                except OSError as err:
+                    raise InputError(f"Input file '{path}' can't be opened: {err.strerror}.") from None
+                extra.append(
+                    parse(Source(str(Path(d) / path.name), text), (), ctx,
+                          privileged=self.o.guru, diagnostics=self.diag)
+                )
+        return runtime, extra
+
+    def run(self) -> int:
+        o = self.o
+        if o.help:
+            self.write_out(USAGE)
+            return 0
+        if o.version:
+            self.write_out(version_text())
+            return 0
+        if o.unsupported:
+            raise UsageError(
+                f"option {o.unsupported[0]} is not supported by the python runtime"
+            )
+        if o.runtime not in (None, "python"):
+            raise UsageError(
+                f"--runtime={o.runtime} needs SystemTap: run the script with stap-client "
+                "against a compile server that has it"
+            )
+        if not o.has_script:
+            raise UsageError("A script must be specified.")
+        settings = settings_from(o)
+
+        # pass 1
+        timer = PassTimer()
+        source = self.read_script()
+        ctx = self.preprocessor()
+        script = parse(source, o.args, ctx, privileged=o.guru, diagnostics=self.diag)
+        runtime_lib, extra = self.library(ctx)
+        if extra:
+            _merge_library(script, extra)
+        if o.verbose:
+            nlib = 1 + len(extra)
+            self.log(
+                f"Pass 1: parsed user script and {nlib} library script"
+                f"{'' if nlib == 1 else 's'} {timer.memory()}{timer.times()}"
+            )
+        if o.last_pass == 1:
+            self.write_out(script_text(script))
+            return 0
+
+        # pass 2
+        timer = PassTimer()
+        hz = _hz(self.release)
+        program = elaborate(script, hz=hz, diagnostics=self.diag, library=runtime_lib)
+        self._apply_global_settings(program)
+        if o.no_global_display:
+            for g in program.globals:
+                g.read = True
+        if o.verbose:
+            nprobes = len(program.probes) + sum(
+                1 for g in program.globals if g.written and not g.read
+            )
+            self.log(
+                "Pass 2: analyzed script: "
+                f"{_plural(nprobes, 'probe')}, {_plural(len(program.functions), 'function')}, "
+                f"0 embeds, {_plural(len(program.globals), 'global')} "
+                f"{timer.memory()}{timer.times()}"
+            )
+        if o.last_pass == 2:
+            self.write_out(pass2_listing(program, verbose=o.verbose > 0))
+            return 0
+
+        # pass 3
+        timer = PassTimer()
+        name = o.module_name or module_name_for(source.text, o, settings)
+        code = generate(program, settings, name)
+        module_file = name + ".py"
+        if o.verbose:
+            self.log(
+                f'Pass 3: translated to Python into "{module_file}" '
+                f"{timer.memory()}{timer.times()}"
+            )
+        if o.last_pass == 3:
+            self.write_out(code)
+            return 0
+
+        # pass 4
+        timer = PassTimer()
+        module = loader.load_source(code, module_file)
+        if o.last_pass == 4 or o.module_name:
+            write_module(self.cwd / module_file, code)
+        if o.verbose:
+            self.log(f'Pass 4: compiled Python into "{module_file}" {timer.times()}')
+        if o.last_pass == 4:
+            self.write_out(module_file + "\n")
+            return 0
+
+        # pass 5
+        return self.run_pass5(module)
+
+    def run_pass5(self, module: object) -> int:
+        o = self.o
+        timer = PassTimer()
+        if o.verbose:
+            self.log("Pass 5: starting run.")
+        options = RunOptions(
+            target=o.target_pid or 0,
+            command=o.command,
+            verbose=o.verbose,
+            suppress_warnings=o.suppress_warnings,
+        )
+        if o.output is not None:
+            path = self.cwd / o.output
+            try:
+                out = open(path, "wb")  # noqa: SIM115 - closed below
+            except OSError as err:
+                raise InputError(f"Cannot open output file '{o.output}': {err.strerror}.") from None
+            try:
+                rc = run_module(module, options, out, self.stderr)
+            finally:
+                out.close()
+        else:
+            rc = run_module(module, options, self.stdout, self.stderr)
+        if o.verbose:
+            self.log(f"Pass 5: run completed {timer.times()}")
+        if rc:
+            self.log("Pass 5: run failed.  [man error::pass5]")
+        return rc
+
+    def _apply_global_settings(self, program: Program) -> None:
+        """-G NAME=VALUE: a global's initial value, as stap sets a module parameter."""
+        for name, value in self.o.globals:
+            decl = next((g for g in program.script.globals if g.name == name), None)
+            if decl is None or decl.arity > 0 or decl.type not in (ast.LONG, ast.STRING):
+                raise UsageError(f"-G {name}: no scalar global '{name}' in the script.")
+            tok = decl.tok
+            if decl.type == ast.LONG:
+                try:
+                    decl.init = ast.NumberLit(tok, int(value, 0))
+                except ValueError:
+                    raise UsageError(f"-G {name}={value}: not a number.") from None
+            else:
+                decl.init = ast.StringLit(tok, value.encode("utf-8", "surrogateescape"))
+            if decl not in program.globals:
+                program.globals.append(decl)
+
+
+def _merge_library(script: ast.ScriptFile, extra: list[ast.ScriptFile]) -> None:
+    """-I files: their functions, aliases and globals become visible to the script (their
+    probes run too, as tapset probes do)."""
+    names = {f.name for f in script.functions}
+    gnames = {g.name for g in script.globals}
+    for lib in extra:
+        script.aliases.extend(lib.aliases)
+        script.probes.extend(lib.probes)
+        script.functions.extend(f for f in lib.functions if f.name not in names)
+        script.globals.extend(g for g in lib.globals if g.name not in gnames)
+
+
+def _hz(release: str) -> int:
+    try:
+        return int(kernel_config(release).get("CONFIG_HZ", "250"))
+    except ValueError:
+        return 250
+
+
+def write_module(path: Path, code: str) -> None:
+    """Write the module file atomically: a reader sees the old file or the new one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(code, encoding="utf-8", errors="surrogateescape")
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"Cannot write module file '{path}': {err.strerror}.") from None
+
+
+def pass2_listing(program: Program, verbose: bool = False) -> str:
+    """What ``-p2`` prints: the resolved globals, functions and probes, as stap lists them."""
+    from ..translator.unparse import _Writer, _block
+
+    lines: list[str] = []
+    if program.globals:
+        lines.append("# globals")
+        for g in program.globals:
+            lines.append(f"{g.name}:{g.type}")
+    if program.functions:
+        lines.append("# functions")
+        for f in program.functions:
+            params = ", ".join(f"{p.name}:{f.locals[p.name].type}" for p in f.params)
+            lines.append(f"{f.name}:{f.type} ({params})")
+            if verbose and isinstance(f.body, ast.Block):
+                w = _Writer()
+                _block(w, f.body, "")
+                lines.extend(w.lines)
+    lines.append("# probes")
+    for p in program.probes:
+        lines.append(f"{p.spec.text} /* <- {p.origin} */")
+        params = [
+            d for d in program.body_locals.get(id(p.body), {}).values()
+        ]
+        if params:
+            lines.append("  # locals")
+            for d in params:
+                lines.append(f"  {d.name}:{d.type}")
+        if verbose:
+            w = _Writer()
+            _block(w, p.body, "")
+            lines.extend(w.lines)
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    """Run a stap command line with the python runtime; errors raise StapError."""
+    return FrontEnd(parse_options(argv)).run()
+
+
+__all__ = ["FrontEnd", "StapError", "main", "pass2_listing"]

@@ -1,0 +1,363 @@
+"""Pass 5: running a module, as staprun and SystemTap's runtime do.
+
+Begin probes in sequence order, then timers on one event loop until ``exit()``, a
+signal (SIGINT, SIGTERM, SIGHUP) or the end of the ``-c`` command, then end probes,
+the display of globals written but never read, and stap's exit status.  Run-time errors
+print ``ERROR: <message> near <place>``; past MAXERRORS they end the session.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import random
+import re
+import selectors
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+from typing import IO, Any
+
+from .base import ScriptError
+from .modsupport import ProbeEntry, Program
+from .stats import StatInitError
+from .tapset import TapsetState
+
+
+class _Abort(Exception):
+    """abort(): stop the handler now; the session ends as after exit()."""
+
+
+@dataclass
+class RunOptions:
+    target: int = 0  # -x PID
+    command: str | None = None  # -c CMD
+    verbose: int = 0
+    suppress_warnings: bool = False  # -w
+
+
+class Session:
+    """The state generated code reaches as ``S``."""
+
+    def __init__(
+        self,
+        module: Any,
+        options: RunOptions,
+        out: IO[bytes],
+        err: IO[str],
+    ) -> None:
+        self.module = module
+        self.options = options
+        self.settings: dict[str, int] = dict(module.SETTINGS)
+        self._stream = out
+        self._err = err
+        self._buffer: list[bytes] = []
+        self.out: Callable[[bytes], None] = self._buffer.append
+        self.tapset = TapsetState()
+        self.target = options.target
+        self.pp = b""
+        self.pn = b""
+        self.errors = 0
+        self.skipped = 0
+        self.state = "starting"
+        self._signal: int | None = None
+        self._child: int | None = None
+        self._child_status: int | None = None
+        self._release_fd: int | None = None
+        self._child_started = False
+        self._match: re.Match[bytes] | None = None
+        self._stopping = False
+        self._warned: set[str] = set()
+
+    # ------------------------------------------------------------------ for scripts
+    def exit(self) -> None:
+        self._stopping = True
+
+    def abort(self) -> None:
+        raise _Abort()
+
+    def error(self, message: bytes) -> None:
+        """error(msg): stap reports it without a location."""
+        raise ScriptError(message[:511].decode("utf-8", "replace"))
+
+    def warn(self, message: bytes) -> None:
+        self._warning(message.decode("utf-8", "replace"))
+
+    def _warning(self, text: str) -> None:
+        """A WARNING line, once per distinct text (stapio de-duplicates them), unless -w."""
+        if self.options.suppress_warnings or text in self._warned:
+            return
+        self._warned.add(text)
+        self.flush()
+        self._err.write(f"WARNING: {text[:374]}\n")
+        self._err.flush()
+
+    def check(self, value: int, message: bytes) -> None:
+        if not value:
+            self.error(message)
+
+    def regex_match(self, regex: re.Pattern[bytes], text: bytes) -> int:
+        m = regex.search(text)
+        self._match = m
+        return 1 if m else 0
+
+    def matched(self, n: int, where: str) -> bytes:
+        m = self._match
+        if m is None or not 0 <= n <= m.re.groups:
+            raise ScriptError(f"There is no match or group {n} to return", where)
+        return m.group(n) or b""
+
+    def ngroups(self) -> int:
+        m = self._match
+        return 0 if m is None else m.re.groups + 1
+
+    # ------------------------------------------------------------------ output
+    def flush(self) -> None:
+        if self._buffer:
+            data = b"".join(self._buffer)
+            self._buffer.clear()
+            try:
+                self._stream.write(data)
+                self._stream.flush()
+            except BrokenPipeError:
+                self._stopping = True
+
+    def _report(self, err: ScriptError) -> None:
+        self.flush()
+        self._err.write(f"ERROR: {str(err)[:376]}\n")
+        self._err.flush()
+
+    # ------------------------------------------------------------------ running
+    def _fire(self, entry: ProbeEntry, budget: int) -> None:
+        self.pp = entry.text.encode()
+        self.pn = entry.origin.encode()
+        try:
+            if entry.condition is not None and not entry.condition():
+                return
+            entry.handler(budget)
+        except ScriptError as err:
+            self._count_error(err)
+        except RecursionError:
+            self._count_error(ScriptError("MAXNESTING exceeded"))
+        except _Abort:
+            self._stopping = True
+            if self.state != "error":
+                self.state = "stopping"
+        finally:
+            self.flush()
+
+    def _count_error(self, err: ScriptError) -> None:
+        self.errors += 1
+        self._report(err)
+        if self.errors > self.settings["MAXERRORS"]:
+            self._stopping = True
+            self.state = "error"
+
+    def run(self) -> int:
+        """Run the module to its end; the exit status stap would give."""
+        try:
+            program: Program = self.module.build(self)
+        except StatInitError as err:
+            self._warning(err.message)
+            self._err.write("ERROR: module initialization failed: Cannot allocate memory\n")
+            return 1
+        probes = program.probes
+        budget = self.settings["MAXACTION_INTERRUPTIBLE"]
+        begins = _ordered(p for p in probes if p.kind == "begin")
+        ends = _ordered(p for p in probes if p.kind == "end")
+        error_probes = _ordered(p for p in probes if p.kind == "error")
+        timers = [p for p in probes if p.kind == "timer"]
+        old_handlers = self._install_signals()
+        try:
+            if self.options.command is not None:
+                self._spawn(self.options.command)
+            for p in begins:
+                if self._stopping:
+                    break
+                self._fire(p, budget)
+            if not self._stopping:
+                self.state = "running"
+                self._release()
+                self._loop(timers, budget)
+            if self.state != "error":
+                self.state = "stopping"
+                for p in ends:
+                    if self.state == "error":
+                        break
+                    self._fire(p, budget)
+            if self.state != "error":
+                try:
+                    program.display()
+                except ScriptError as err:
+                    self._count_error(err)
+            if self.state == "error":
+                for p in error_probes:
+                    self._fire(p, budget)
+            self.flush()
+        finally:
+            self._restore_signals(old_handlers)
+            self._finish_child()
+        failed = bool(self.errors)
+        if self.errors or self.skipped:
+            self._warning(
+                f"Number of errors: {self.errors}, skipped probes: {self.skipped}"
+            )
+        status = self._child_status
+        if status is not None and self._child_started:
+            if os.WIFEXITED(status) and os.WEXITSTATUS(status) != 0:
+                self._warning(f"Child process exited with status {os.WEXITSTATUS(status)}")
+                failed = True
+            elif os.WIFSIGNALED(status):
+                sig = os.WTERMSIG(status)
+                self._warning(
+                    f"Child process exited with signal {sig} ({signal.strsignal(sig)})"
+                )
+                failed = True
+        return 1 if failed else 0
+
+    # ------------------------------------------------------------------ event loop
+    def _loop(self, timers: list[ProbeEntry], budget: int) -> None:
+        heap: list[tuple[int, int, ProbeEntry]] = []
+        now = time.monotonic_ns()
+        rng = random.Random()
+
+        def interval(p: ProbeEntry) -> int:
+            if p.randomize_ns:
+                return max(1, p.interval_ns + rng.randint(-p.randomize_ns, p.randomize_ns))
+            return p.interval_ns
+
+        for i, p in enumerate(timers):
+            heapq.heappush(heap, (now + interval(p), i, p))
+        sel = selectors.DefaultSelector()
+        rfd, wfd = os.pipe()
+        os.set_blocking(rfd, False)
+        os.set_blocking(wfd, False)
+        old_fd = signal.set_wakeup_fd(wfd)
+        sel.register(rfd, selectors.EVENT_READ, "signal")
+        pidfd = None
+        if self._child is not None and self._child_status is None:
+            try:
+                pidfd = os.pidfd_open(self._child)
+                sel.register(pidfd, selectors.EVENT_READ, "child")
+            except OSError:
+                pidfd = None
+        try:
+            while not self._stopping and self._signal is None:
+                now = time.monotonic_ns()
+                while heap and heap[0][0] <= now and not self._stopping:
+                    due, i, p = heapq.heappop(heap)
+                    self._fire(p, budget)
+                    nxt = due + interval(p)
+                    if nxt <= now:  # missed firings are dropped, as hrtimers forward
+                        nxt = now + interval(p)
+                    heapq.heappush(heap, (nxt, i, p))
+                if self._stopping or self._signal is not None:
+                    break
+                if self._child_status is not None:
+                    break
+                timeout = None
+                if heap:
+                    timeout = max(0.0, (heap[0][0] - time.monotonic_ns()) / 1e9)
+                for key, _ in sel.select(timeout):
+                    if key.data == "signal":
+                        try:
+                            os.read(rfd, 512)
+                        except BlockingIOError:
+                            pass
+                    elif key.data == "child":
+                        self._reap(block=True)
+                if self._child is not None and self._child_status is None and pidfd is None:
+                    self._reap(block=False)
+        finally:
+            signal.set_wakeup_fd(old_fd)
+            sel.close()
+            os.close(rfd)
+            os.close(wfd)
+            if pidfd is not None:
+                os.close(pidfd)
+
+    # ------------------------------------------------------------------ signals
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._signal = signum
+        self._stopping = True
+
+    def _install_signals(self) -> dict[int, Any]:
+        old: dict[int, Any] = {}
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            try:
+                old[sig] = signal.signal(sig, self._on_signal)
+            except (ValueError, OSError):
+                pass
+        return old
+
+    @staticmethod
+    def _restore_signals(old: dict[int, Any]) -> None:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+    # ------------------------------------------------------------------ -c command
+    def _spawn(self, command: str) -> None:
+        """Start ``command`` with the shell, held before exec until the begin probes ran
+        (so that ``target()`` is its PID from the first probe on)."""
+        rfd, wfd = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child
+            try:
+                os.close(wfd)
+                go = os.read(rfd, 1)
+                if go != b"1":
+                    os._exit(0)
+                os.close(rfd)
+                os.execv("/bin/sh", ["sh", "-c", command])
+            except BaseException:
+                pass
+            os._exit(127)
+        os.close(rfd)
+        self._child = pid
+        self._release_fd = wfd
+        self.target = pid
+
+    def _release(self) -> None:
+        if self._release_fd is not None:
+            os.write(self._release_fd, b"1")
+            os.close(self._release_fd)
+            self._release_fd = None
+            self._child_started = True
+
+    def _finish_child(self) -> None:
+        """The session is over: a command still running is told to stop, then reaped."""
+        if self._child is not None and self._child_status is None and self._child_started:
+            try:
+                os.kill(self._child, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        self._reap(block=True)
+
+    def _reap(self, block: bool = True) -> None:
+        if self._release_fd is not None:  # never started: let it go away
+            os.close(self._release_fd)
+            self._release_fd = None
+        if self._child is None or self._child_status is not None:
+            return
+        try:
+            pid, status = os.waitpid(self._child, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            self._child_status = 0
+            return
+        if pid:
+            self._child_status = status
+            self._stopping = True
+
+
+def _ordered(probes: Any) -> list[ProbeEntry]:
+    """begin/end/error probes by sequence number, in script order for equal numbers."""
+    return sorted(probes, key=lambda p: p.sequence)
+
+
+def run_module(module: Any, options: RunOptions, out: IO[bytes], err: IO[str]) -> int:
+    return Session(module, options, out, err).run()

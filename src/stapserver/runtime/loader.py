@@ -1,0 +1,53 @@
+"""Loading a python-runtime module for pass 5, without the translator.
+
+A module is the Python source pass 3 writes.  Loading compiles it and checks that it was
+made for this runtime (its ``ABI``), so a client can run what a server built.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from ..errors import ModuleError
+
+ABI = 1
+MODULE_SUFFIX = ".py"
+MARKER = '"""SystemTap python-runtime module '
+
+
+def load_source(code: str, name: str) -> Any:
+    """Compile and initialise module source ``code`` (``name`` is its file name)."""
+    if not code.startswith(MARKER):
+        raise ModuleError(f"'{name}' is not a SystemTap python-runtime module.")
+    try:
+        compiled = compile(code, name, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as err:
+        raise ModuleError(f"Module '{name}' cannot be loaded: {err}.") from None
+    namespace: dict[str, Any] = {"__name__": "stapmodule_" + Path(name).stem}
+    try:
+        exec(compiled, namespace)
+    except ImportError as err:
+        raise ModuleError(f"Module '{name}' needs {err.name}, which this runtime lacks.") from None
+    abi = namespace.get("ABI")
+    if abi != ABI:
+        raise ModuleError(
+            f"Module '{name}' was built for python-runtime ABI {abi}; this runtime runs ABI {ABI}."
+        )
+    if not callable(namespace.get("build")) or not isinstance(namespace.get("SETTINGS"), dict):
+        raise ModuleError(f"Module '{name}' is incomplete (no build() or SETTINGS).")
+    return SimpleNamespace(**namespace)
+
+
+def load_file(path: str | Path) -> Any:
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as err:
+        raise ModuleError(f"Cannot read module '{p}': {err.strerror}.") from None
+    try:
+        code = data.decode("utf-8", "surrogateescape")
+    except UnicodeDecodeError:  # pragma: no cover - surrogateescape accepts any bytes
+        raise ModuleError(f"'{p}' is not a SystemTap python-runtime module.") from None
+    return load_source(code, p.name)

@@ -1,0 +1,1282 @@
+"""Python versions of the SystemTap 4.8 tapset functions that mean something in user space.
+
+Each function follows the body of the tapset function it is named after (the embedded C in
+``/usr/share/systemtap/tapset/**.stp`` and the runtime C it calls, as built for x86_64
+Linux), including its quirks, rather than its manual page where the two disagree.
+
+Conventions (see :mod:`stapserver.runtime.base`):
+
+* a stap ``long`` is a Python ``int`` within signed 64 bits; results are wrapped with
+  :func:`~stapserver.runtime.base.wrap` wherever the C code would overflow;
+* a stap ``string`` is ``bytes``.  Arguments are assumed to be valid stap strings: no NUL
+  byte and at most ``MAXSTRINGLEN - 1`` bytes long;
+* **MAXSTRINGLEN truncation is the caller's job.**  A string-producing function returns
+  its whole result, and the generated code cuts it to ``MAXSTRINGLEN - 1`` bytes, as it
+  does for every other string expression.  The exceptions are the functions whose
+  *behaviour* (not merely the length of the result) depends on MAXSTRINGLEN:
+  :func:`text_str`, :func:`text_strn`, :func:`string_quoted` (where the ``"..."``
+  truncation marker goes), :func:`env_var` and the ``cmdline_*`` functions (which walk
+  process memory in MAXSTRINGLEN-sized reads).  They, and :func:`indent` and
+  :func:`thread_indent` (which cap their padding there), take a keyword-only
+  ``maxstringlen`` defaulting to :data:`MAXSTRINGLEN`;
+* a run-time error is raised as :class:`~stapserver.runtime.base.ScriptError` carrying
+  stap's message (``Position out of bounds``);
+* state that stap keeps in the probe context or in tapset globals (the tokenizer, the
+  random seed, the indent counters, the stopwatches, the time zone sent by staprun) lives
+  in a :class:`TapsetState` that the runtime creates once per session.  The functions that
+  need it take it as their first argument, and their :class:`Signature` says so
+  (``needs_state``).
+
+:data:`FUNCTIONS` is the table the translator's semantic pass uses.  ``print``/``printf``
+and friends, ``exit``, ``error``, ``target`` and the statistics functions are handled by the
+translator itself and are not in it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import platform
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cache
+from typing import Literal
+
+from stapserver.runtime.base import ScriptError, unsigned, wrap
+
+MAXSTRINGLEN = 512
+"""stap's default MAXSTRINGLEN: the size of a string buffer, terminating NUL included."""
+
+_U32 = 0xFFFF_FFFF
+_U64 = 0xFFFF_FFFF_FFFF_FFFF
+_LITTLE_ENDIAN_HOST = sys.byteorder == "little"
+
+
+def _cdiv(a: int, b: int) -> int:
+    """C's ``/`` on longs (truncates toward zero); ``b`` is never 0 here."""
+    q = abs(a) // abs(b)
+    return wrap(q if (a < 0) == (b < 0) else -q)
+
+
+def _cmod(a: int, b: int) -> int:
+    """C's ``%`` on longs (the sign follows the dividend); ``b`` is never 0 here."""
+    return a - _cdiv(a, b) * b if b not in (1, -1) else 0
+
+
+def _int32(value: int) -> int:
+    """The C ``int`` an ``int64_t`` becomes when passed to an ``int`` parameter."""
+    return ((value + (1 << 31)) & _U32) - (1 << 31)
+
+
+# --------------------------------------------------------------------------------------
+# Per-session state
+# --------------------------------------------------------------------------------------
+
+
+class TapsetState:
+    """The state stap keeps between tapset calls, owned by the runtime, one per session.
+
+    * the :func:`tokenize` cursor (stap keeps it in the probe context),
+    * the seed of :func:`randint`'s generator (``_stp_random_u``),
+    * the time zone staprun sends at start-up (:func:`tz_gmtoff`, :func:`tz_name`),
+    * ``indent.stp``'s and ``stopwatch.stp``'s global arrays,
+    * the pid :func:`stp_pid` reports.
+
+    ``seed`` fixes the random seed (stap seeds with ``jiffies`` on first use); the time
+    zone and ``stp_pid`` are taken from the running process unless given.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        tz_gmtoff: int | None = None,
+        tz_name: bytes | None = None,
+        stp_pid: int | None = None,
+    ) -> None:
+        # tokenize: a copy of the input and where the next strsep starts (None = done).
+        self.tok_buf = b""
+        self.tok_start: int | None = None
+        self.random_seed = None if seed is None else seed & _U64
+        if tz_gmtoff is None or tz_name is None:
+            now = time.localtime()
+            # staprun: tz_gmtoff = - tm_gmtoff; strncpy(tz_name, tm_zone, 64)
+            if tz_gmtoff is None:
+                tz_gmtoff = -(now.tm_gmtoff or 0)
+            if tz_name is None:
+                tz_name = (now.tm_zone or "").encode("utf-8", "replace")[:63]
+        self.tz_gmtoff = tz_gmtoff
+        self.tz_name = tz_name
+        self.stp_pid = os.getpid() if stp_pid is None else stp_pid
+        self.indent_counters: dict[int, int] = {}
+        self.indent_timestamps: dict[int, int] = {}
+        self.stopwatch_start: dict[bytes, int] = {}
+        self.stopwatch_acc: dict[bytes, int] = {}
+
+    def strsep(self, delim: bytes) -> bytes | None:
+        """C's ``strsep(&tok_start, delim)`` on the tokenizer's buffer."""
+        start = self.tok_start
+        if start is None:
+            return None
+        buf = self.tok_buf
+        end = len(buf)
+        for d in set(delim):
+            i = buf.find(d, start, end)
+            if i >= 0:
+                end = i
+        if end < len(buf):
+            self.tok_start = end + 1
+        else:
+            self.tok_start = None
+        return buf[start:end]
+
+
+# --------------------------------------------------------------------------------------
+# string.stp
+# --------------------------------------------------------------------------------------
+
+
+def strlen(s: bytes) -> int:
+    """``strlen:long(s:string)``."""
+    return len(s)
+
+
+def substr(s: bytes, start: int, length: int) -> bytes:
+    """``substr:string(str:string, start:long, length:long)``.
+
+    Empty unless ``0 <= start < strlen(str)``; ``length <= 0`` gives "".
+    """
+    size = min(max(wrap(length + 1), 0), MAXSTRINGLEN)  # clamp_t(length + 1, 0, MAXSTRINGLEN)
+    if 0 <= start < len(s) and size > 0:
+        return s[start : start + size - 1]  # strlcpy(ret, str + start, size)
+    return b""
+
+
+def stringat(s: bytes, pos: int) -> int:
+    """``stringat:long(str:string, pos:long)``: the (signed, as x86's ``char``) byte at pos."""
+    if 0 <= pos < len(s):
+        c = s[pos]
+        return c - 256 if c >= 128 else c
+    raise ScriptError("Position out of bounds")
+
+
+def isinstr(s1: bytes, s2: bytes) -> int:
+    """``isinstr:long(s1:string, s2:string)``: 1 if s2 occurs in s1 (always for s2 "")."""
+    return 1 if s2 in s1 else 0
+
+
+def strpos(s1: bytes, s2: bytes) -> int:
+    """``strpos:long(s1:string, s2:string)``: index of s2 in s1, or -1."""
+    return s1.find(s2)
+
+
+def str_replace(prnt_str: bytes, srch_str: bytes, rplc_str: bytes) -> bytes:
+    """``str_replace:string(prnt_str:string, srch_str:string, rplc_str:string)``."""
+    if not srch_str:
+        return prnt_str
+    return prnt_str.replace(srch_str, rplc_str)
+
+
+_HEXDIGITS = "0123456789abcdefABCDEF"
+
+
+def _parse_integer(s: bytes, base: int) -> int:
+    """Linux ``simple_strtoull`` (``_parse_integer_fixup_radix`` + ``_parse_integer``)."""
+    c0 = s[0] if len(s) > 0 else 0
+    c1 = s[1] if len(s) > 1 else 0
+    c2 = s[2] if len(s) > 2 else 0
+    if base == 0 and c0 != 0x30:
+        base = 10
+    elif base == 0:  # a leading '0': hex if "0x" and a hex digit follow, else octal
+        base = 16 if c1 | 0x20 == 0x78 and chr(c2) in _HEXDIGITS else 8
+    pos = 0
+    if base == 16 and c0 == 0x30 and c1 | 0x20 == 0x78:
+        pos = 2
+    result = 0
+    for c in s[pos:]:
+        lc = c | 0x20
+        if 0x30 <= c <= 0x39:
+            val = c - 0x30
+        elif 0x61 <= lc <= 0x66:
+            val = lc - 0x61 + 10
+        else:
+            break
+        if val >= base:
+            break
+        result = (result * base + val) & _U64
+    return result
+
+
+def strtol(s: bytes, base: int) -> int:
+    """``strtol:long(str:string, base:long)``: the kernel's ``simple_strtol``.
+
+    No whitespace or ``+`` is skipped, invalid input gives 0 (or the value of the valid
+    prefix), base 0 guesses from a ``0``/``0x`` prefix, digits are ``0-9a-fA-F`` only
+    (whatever the base), overflow wraps.
+    """
+    ubase = base & _U32  # unsigned int base
+    if s[:1] == b"-":
+        return wrap(-_parse_integer(s[1:], ubase))
+    return wrap(_parse_integer(s, ubase))
+
+
+def isdigit(s: bytes) -> int:
+    """``isdigit:long(str:string)``: 1 if the first character is 0-9 (the kernel's isdigit)."""
+    return 1 if s[:1].isdigit() else 0
+
+
+# _stp_text_str ------------------------------------------------------------------------
+
+_SHORT_ESCAPES = {
+    0x07: b"\\a",
+    0x08: b"\\b",
+    0x0C: b"\\f",
+    0x0A: b"\\n",
+    0x0D: b"\\r",
+    0x09: b"\\t",
+    0x0B: b"\\v",
+    0x22: b'\\"',
+    0x5C: b"\\\\",
+}
+_PLAIN = frozenset(range(0x20, 0x7F)) - {0x22, 0x5C}
+
+
+def _decode_utf8(data: bytes, pos: int, size: int) -> tuple[int, int]:
+    """``_stp_decode_utf8``: (bytes consumed, code point); bytes past ``data`` read as NUL."""
+    b = data[pos] if pos < len(data) else 0
+    size -= 1
+    if b & 0xE0 == 0xC0 and size >= 1:
+        n, c = 2, b & 0x1F
+    elif b & 0xF0 == 0xE0 and size >= 2:
+        n, c = 3, b & 0x0F
+    elif b & 0xF8 == 0xF0 and size >= 3:
+        n, c = 4, b & 0x07
+    else:
+        return 1, b
+    for i in range(1, n):
+        b2 = data[pos + i] if pos + i < len(data) else 0
+        if b2 & 0xC0 != 0x80:
+            return 1, b
+        c = (c << 6) | (b2 & 0x3F)
+    if 0xD800 <= c <= 0xDFFF or c > 0x10FFFF:
+        return 1, b
+    if c < 0x80 or (n == 3 and c < 0x800) or (n == 4 and c < 0x10000):
+        return 1, b
+    return n, c
+
+
+def _stp_text_str(s: bytes, inlen: int, outlen: int, quoted: int, maxstringlen: int) -> bytes:
+    """The runtime's ``_stp_text_str(out, in, inlen, outlen, quoted, user=0, buffer=0)``."""
+    if inlen <= 0 or inlen > maxstringlen - 1:
+        inlen = maxstringlen - 1
+    if outlen <= 0 or outlen > maxstringlen - 1:
+        outlen = maxstringlen - 1
+    if not quoted and len(s) <= outlen and _PLAIN.issuperset(s):
+        return s  # nothing to escape, nothing to cut
+    data = s[:inlen]
+    out = bytearray()
+    if quoted:
+        outlen = max(outlen, 5) - 2
+        out += b'"'
+    esc: int | None = None  # start of the first escape the truncation could cut
+    esc_len = 0
+    c = 0
+    pos = 0
+    while inlen > 0:
+        n, c = _decode_utf8(data, pos, inlen)
+        if c == 0 or outlen <= 0:
+            break
+        pos += n
+        inlen -= n
+        if n > 1:
+            num = 6 if c <= 0xFFFF else 10
+            if esc is None and outlen - 3 < num:
+                esc, esc_len = len(out), num
+            if outlen < num:
+                break
+            out += (b"\\u%04X" % c) if c <= 0xFFFF else (b"\\U%08X" % c)
+        elif c in _PLAIN:
+            num = 1
+            out.append(c)
+        else:
+            short = _SHORT_ESCAPES.get(c)
+            num = 2 if short is not None else 4
+            if esc is None and outlen - 3 < num:
+                esc, esc_len = len(out), num
+            if outlen < num:
+                break
+            out += short if short is not None else b"\\%03o" % c
+        outlen -= num
+    if quoted:
+        if c and inlen > 0:
+            truncptr = len(out) - 3 + outlen
+            cut = esc if esc is not None and esc < truncptr < esc + esc_len else truncptr
+            del out[cut:]
+            out += b'"...'
+        else:
+            out += b'"'
+    return bytes(out)
+
+
+def text_str(s: bytes, *, maxstringlen: int = MAXSTRINGLEN) -> bytes:
+    """``text_str:string(input:string)``: escape what is not printable ASCII.
+
+    ``"`` and ``\\`` are backslashed, ``\\a\\b\\f\\n\\r\\t\\v`` get their short escapes,
+    other bytes below 0x20 or above 0x7e become ``\\ooo`` (octal), except that valid
+    UTF-8 sequences become ``\\uXXXX``/``\\UXXXXXXXX``.  At most ``maxstringlen - 1``
+    bytes out; an escape that does not fit whole is dropped.
+    """
+    return _stp_text_str(s, 0, 0, 0, maxstringlen)
+
+
+def text_strn(s: bytes, length: int, quoted: int, *, maxstringlen: int = MAXSTRINGLEN) -> bytes:
+    """``text_strn:string(input:string, len:long, quoted:long)``.
+
+    :func:`text_str` cut to ``len`` bytes (0 = MAXSTRINGLEN - 1); if ``quoted``, in
+    double quotes, with ``"...`` instead of the closing quote when cut (the result then
+    being ``max(len, 5)`` bytes).
+    """
+    outlen = min(max(length, 0), maxstringlen)
+    return _stp_text_str(s, 0, outlen, _int32(quoted), maxstringlen)
+
+
+def string_quoted(s: bytes, *, maxstringlen: int = MAXSTRINGLEN) -> bytes:
+    """``string_quoted:string(str:string)``: ``text_strn(str, 0, 1)``."""
+    return _stp_text_str(s, maxstringlen, maxstringlen, 1, maxstringlen)
+
+
+# --------------------------------------------------------------------------------------
+# tokenize.stp
+# --------------------------------------------------------------------------------------
+
+
+def tokenize(state: TapsetState, s: bytes, delim: bytes) -> bytes:
+    """``tokenize:string(input:string, delim:string)``.
+
+    A non-empty ``input`` starts a new tokenization; "" continues the previous one.
+    Returns the next non-empty token (separated by any byte of ``delim``), "" when none
+    is left.
+    """
+    if s:
+        state.tok_buf = s[: MAXSTRINGLEN - 1]
+        state.tok_start = 0
+    token = state.strsep(delim)
+    while token == b"":
+        token = state.strsep(delim)
+    return token or b""
+
+
+def tokenize1(state: TapsetState, delim: bytes) -> bytes:
+    """``tokenize:string(delim:string)``: ``tokenize("", delim)``."""
+    return tokenize(state, b"", delim)
+
+
+# --------------------------------------------------------------------------------------
+# random.stp
+# --------------------------------------------------------------------------------------
+
+_RANDMAX = 1024 * 1024
+
+
+def randint(state: TapsetState, n: int) -> int:
+    """``randint:long(n:long)``: 0 <= r < n from ``_stp_random_u``'s LCG; n <= 2**20."""
+    if unsigned(n) > _RANDMAX:
+        raise ScriptError("range too wide")
+    if state.random_seed is None:
+        state.random_seed = unsigned(jiffies())
+    state.random_seed = (state.random_seed * 1103515245 + 12345) & _U64
+    return 0 if n == 0 else state.random_seed % n
+
+
+# --------------------------------------------------------------------------------------
+# errno.stp
+# --------------------------------------------------------------------------------------
+
+_ERRNO_NAMES = (
+    "", "EPERM", "ENOENT", "ESRCH", "EINTR", "EIO", "ENXIO", "E2BIG", "ENOEXEC", "EBADF",
+    "ECHILD", "EAGAIN", "ENOMEM", "EACCES", "EFAULT", "ENOTBLK", "EBUSY", "EEXIST", "EXDEV",
+    "ENODEV", "ENOTDIR", "EISDIR", "EINVAL", "ENFILE", "EMFILE", "ENOTTY", "ETXTBSY", "EFBIG",
+    "ENOSPC", "ESPIPE", "EROFS", "EMLINK", "EPIPE", "EDOM", "ERANGE", "EDEADLK",
+    "ENAMETOOLONG", "ENOLCK", "ENOSYS", "ENOTEMPTY", "ELOOP", "", "ENOMSG", "EIDRM", "ECHRNG",
+    "EL2NSYNC", "EL3HLT", "EL3RST", "ELNRNG", "EUNATCH", "ENOCSI", "EL2HLT", "EBADE", "EBADR",
+    "EXFULL", "ENOANO", "EBADRQC", "EBADSLT", "", "EBFONT", "ENOSTR", "ENODATA", "ETIME",
+    "ENOSR", "ENONET", "ENOPKG", "EREMOTE", "ENOLINK", "EADV", "ESRMNT", "ECOMM", "EPROTO",
+    "EMULTIHOP", "EDOTDOT", "EBADMSG", "EOVERFLOW", "ENOTUNIQ", "EBADFD", "EREMCHG",
+    "ELIBACC", "ELIBBAD", "ELIBSCN", "ELIBMAX", "ELIBEXEC", "EILSEQ", "ERESTART", "ESTRPIPE",
+    "EUSERS", "ENOTSOCK", "EDESTADDRREQ", "EMSGSIZE", "EPROTOTYPE", "ENOPROTOOPT",
+    "EPROTONOSUPPORT", "ESOCKTNOSUPPORT", "EOPNOTSUPP", "EPFNOSUPPORT", "EAFNOSUPPORT",
+    "EADDRINUSE", "EADDRNOTAVAIL", "ENETDOWN", "ENETUNREACH", "ENETRESET", "ECONNABORTED",
+    "ECONNRESET", "ENOBUFS", "EISCONN", "ENOTCONN", "ESHUTDOWN", "ETOOMANYREFS", "ETIMEDOUT",
+    "ECONNREFUSED", "EHOSTDOWN", "EHOSTUNREACH", "EALREADY", "EINPROGRESS", "ESTALE",
+    "EUCLEAN", "ENOTNAM", "ENAVAIL", "EISNAM", "EREMOTEIO", "EDQUOT", "ENOMEDIUM",
+    "EMEDIUMTYPE", "ECANCELED", "ENOKEY", "EKEYEXPIRED", "EKEYREVOKED", "EKEYREJECTED",
+    "EOWNERDEAD", "ENOTRECOVERABLE",
+)  # fmt: skip
+"""errno.stp's ``errlist`` for x86_64 (asm-generic numbering); "" marks a hole."""
+
+
+def _errno_index(err: int) -> int:
+    e = err if err > 0 else wrap(-err)  # -LONG_MIN stays negative
+    return e if 0 < e < len(_ERRNO_NAMES) and _ERRNO_NAMES[e] else 0
+
+
+def errno_str(err: int) -> bytes:
+    """``errno_str:string(err:long)``: ``ENOENT`` for 2 or -2; "" if unknown."""
+    return _ERRNO_NAMES[_errno_index(err)].encode()
+
+
+def errno_p(err: int) -> int:
+    """``errno_p:long(err:long)``: |err| if it is a known errno, else 0."""
+    return _errno_index(err)
+
+
+def return_str(fmt: int, ret: int) -> bytes:
+    """``return_str:string(format:long, ret:long)``: ``-2 (ENOENT)``, or ret in dec/hex/oct."""
+    if ret < 0 and errno_p(ret):
+        return b"%d (%s)" % (ret, errno_str(ret))
+    if fmt == 2:
+        return b"0x%x" % unsigned(ret)
+    if fmt == 3:
+        return b"0%o" % unsigned(ret)  # the runtime's %#o: always a leading 0 ("00" for 0)
+    return b"%d" % ret
+
+
+# --------------------------------------------------------------------------------------
+# Conversions: endian.stp, inet.stp, dev.stp, ip.stp, aux_syscalls.stp, signal.stp
+# --------------------------------------------------------------------------------------
+
+
+def _swab(value: int, nbytes: int) -> int:
+    return int.from_bytes(value.to_bytes(nbytes, "little"), "big")
+
+
+def _to_be(value: int, nbytes: int) -> int:
+    mask = (1 << (8 * nbytes)) - 1
+    v = value & mask
+    return wrap(_swab(v, nbytes) if _LITTLE_ENDIAN_HOST else v)
+
+
+def _to_le(value: int, nbytes: int) -> int:
+    mask = (1 << (8 * nbytes)) - 1
+    v = value & mask
+    return wrap(v if _LITTLE_ENDIAN_HOST else _swab(v, nbytes))
+
+
+def big_endian2(val: int) -> int:
+    """``big_endian2:long(val:long)``: ``cpu_to_be16``."""
+    return _to_be(val, 2)
+
+
+def big_endian4(val: int) -> int:
+    """``big_endian4:long(val:long)``: ``cpu_to_be32``."""
+    return _to_be(val, 4)
+
+
+def big_endian8(val: int) -> int:
+    """``big_endian8:long(val:long)``: ``cpu_to_be64``."""
+    return _to_be(val, 8)
+
+
+def little_endian2(val: int) -> int:
+    """``little_endian2:long(val:long)``: ``cpu_to_le16``."""
+    return _to_le(val, 2)
+
+
+def little_endian4(val: int) -> int:
+    """``little_endian4:long(val:long)``: ``cpu_to_le32``."""
+    return _to_le(val, 4)
+
+
+def little_endian8(val: int) -> int:
+    """``little_endian8:long(val:long)``: ``cpu_to_le64``."""
+    return _to_le(val, 8)
+
+
+def htons(x: int) -> int:
+    """``htons:long(x:long)``."""
+    return _to_be(x, 2)
+
+
+def htonl(x: int) -> int:
+    """``htonl:long(x:long)``."""
+    return _to_be(x, 4)
+
+
+def htonll(x: int) -> int:
+    """``htonll:long(x:long)``."""
+    return _to_be(x, 8)
+
+
+def ntohs(x: int) -> int:
+    """``ntohs:long(x:long)``."""
+    return _to_be(x, 2)
+
+
+def ntohl(x: int) -> int:
+    """``ntohl:long(x:long)``."""
+    return _to_be(x, 4)
+
+
+def ntohll(x: int) -> int:
+    """``ntohll:long(x:long)``."""
+    return _to_be(x, 8)
+
+
+_MINORBITS = 20
+_MINORMASK = (1 << _MINORBITS) - 1
+
+
+def MAJOR(dev: int) -> int:
+    """``MAJOR:long(dev:long)``: ``(unsigned int)(dev >> 20)``."""
+    return (dev >> _MINORBITS) & _U32
+
+
+def MINOR(dev: int) -> int:
+    """``MINOR:long(dev:long)``: ``dev & 0xfffff``."""
+    return dev & _MINORMASK
+
+
+def MKDEV(major: int, minor: int) -> int:
+    """``MKDEV:long(major:long, minor:long)``: ``(major << 20) | minor``."""
+    return wrap((major << _MINORBITS) | minor)
+
+
+def usrdev2kerndev(dev: int) -> int:
+    """``usrdev2kerndev:long(dev:long)``: the kernel's ``new_decode_dev``."""
+    d = dev & _U32
+    major = (d & 0xFFF00) >> 8
+    minor = (d & 0xFF) | ((d >> 12) & 0xFFF00)
+    return ((major << _MINORBITS) | minor) & _U32
+
+
+def ip_ntop(addr: int) -> bytes:
+    """``ip_ntop:string(addr:long)``: ``%pI4`` of the 32-bit address as laid out in memory."""
+    raw = (addr & _U32).to_bytes(4, sys.byteorder)
+    return b".".join(b"%d" % octet for octet in raw)
+
+
+def WIFEXITED(f: int) -> int:
+    """``WIFEXITED(f)``: ``(f & 0x7f) == 0``."""
+    return 1 if f & 0x7F == 0 else 0
+
+
+def WEXITSTATUS(f: int) -> int:
+    """``WEXITSTATUS(f)``: ``(f & 0xff00) >> 8``."""
+    return (f & 0xFF00) >> 8
+
+
+def WTERMSIG(f: int) -> int:
+    """``WTERMSIG(f)``: ``f & 0x7f``."""
+    return f & 0x7F
+
+
+_SIGNAL_NAMES = (
+    ["", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV",
+     "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU",
+     "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO/POLL", "PWR", "SYS", "RTMIN"]
+    + [f"RTMIN+{i}" for i in range(1, 33)]
+)  # fmt: skip
+
+
+def signal_str(num: int) -> bytes:
+    """``signal_str(num)``: ``HUP`` for 1 ... ``RTMIN+32`` for 64; "" otherwise."""
+    return _SIGNAL_NAMES[num].encode() if 0 < num < len(_SIGNAL_NAMES) else b""
+
+
+# --------------------------------------------------------------------------------------
+# task_time.stp, proc_mem.stp: formatting
+# --------------------------------------------------------------------------------------
+
+
+def _time_to_string(value: int, per_second: int, digits: int) -> bytes:
+    frac = _cmod(value, per_second)
+    secs = _cdiv(value, per_second)
+    mins = _cdiv(secs, 60)
+    secs = _cmod(secs, 60)
+    return b"%dm%d.%.*ds" % (mins, secs, digits, frac)
+
+
+def msecs_to_string(msecs: int) -> bytes:
+    """``msecs_to_string:string(msecs:long)``: ``"%dm%d.%.3ds"`` (minutes, s, ms)."""
+    return _time_to_string(msecs, 1000, 3)
+
+
+def usecs_to_string(usecs: int) -> bytes:
+    """``usecs_to_string:string(usecs:long)``: ``"%dm%d.%.6ds"``."""
+    return _time_to_string(usecs, 1000000, 6)
+
+
+def nsecs_to_string(nsecs: int) -> bytes:
+    """``nsecs_to_string:string(nsecs:long)``: ``"%dm%d.%.9ds"``."""
+    return _time_to_string(nsecs, 1000000000, 9)
+
+
+def _number_to_string_postfix(x: int, y: int, p: bytes) -> bytes:
+    if x < 10:
+        return b"%d.%.2d%s" % (x, _cdiv(wrap(y * 100), 1024), p)
+    if x < 100:
+        return b"%2d.%d%s" % (x, _cdiv(wrap(y * 10), 1024), p)
+    return b"%4d%s" % (x, p)
+
+
+def bytes_to_string(nbytes: int) -> bytes:
+    """``bytes_to_string:string(bytes:long)``: 5 characters, e.g. ``" 1023"``, ``"1.50K"``."""
+    if nbytes < 1024:
+        return b"%5d" % nbytes
+    for suffix in (b"K", b"M"):
+        remain = _cmod(nbytes, 1024)
+        nbytes = _cdiv(nbytes, 1024)
+        if nbytes < 1024:
+            return _number_to_string_postfix(nbytes, remain, suffix)
+    remain = _cmod(nbytes, 1024)
+    nbytes = _cdiv(nbytes, 1024)
+    return _number_to_string_postfix(nbytes, remain, b"G")
+
+
+def mem_page_size() -> int:
+    """``mem_page_size:long()``: PAGE_SIZE."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 4096
+
+
+def pages_to_string(pages: int) -> bytes:
+    """``pages_to_string:string(pages:long)``: ``bytes_to_string(pages * mem_page_size())``."""
+    return bytes_to_string(wrap(pages * mem_page_size()))
+
+
+# --------------------------------------------------------------------------------------
+# Time: timestamp*.stp, ctime.stp, tzinfo.stp
+# --------------------------------------------------------------------------------------
+
+
+@cache
+def _kernel_hz() -> int:
+    """CONFIG_HZ of the running kernel, from its config; 250 (Kconfig's default) if unknown."""
+    release = platform.release()
+    for path in (f"/boot/config-{release}", "/proc/config.gz"):
+        try:
+            with open(path, "rb") as raw:
+                data = raw.read()
+            if path.endswith(".gz"):
+                data = gzip.decompress(data)
+        except (OSError, EOFError):
+            continue
+        for line in data.splitlines():
+            if line.startswith(b"CONFIG_HZ="):
+                try:
+                    return int(line.split(b"=", 1)[1])
+                except ValueError:
+                    break
+    return 250
+
+
+def HZ() -> int:
+    """``HZ:long()``: the kernel's HZ (read from the kernel config)."""
+    return _kernel_hz()
+
+
+def jiffies() -> int:
+    """``jiffies:long()``: INITIAL_JIFFIES + HZ ticks per second of CLOCK_MONOTONIC.
+
+    An emulation: jiffies is not readable from user space.
+    """
+    hz = _kernel_hz()
+    initial = (-300 * hz) & _U32  # INITIAL_JIFFIES: (unsigned long)(unsigned int)(-300*HZ)
+    return wrap(initial + time.monotonic_ns() * hz // 1_000_000_000)
+
+
+def gettimeofday_ns() -> int:
+    """``gettimeofday_ns:long()``: wall-clock time since the epoch."""
+    return time.time_ns()
+
+
+def gettimeofday_us() -> int:
+    """``gettimeofday_us:long()``."""
+    return _cdiv(gettimeofday_ns(), 1000)
+
+
+def gettimeofday_ms() -> int:
+    """``gettimeofday_ms:long()``."""
+    return _cdiv(gettimeofday_ns(), 1000000)
+
+
+def gettimeofday_s() -> int:
+    """``gettimeofday_s:long()``."""
+    return _cdiv(gettimeofday_ns(), 1000000000)
+
+
+def local_clock_ns() -> int:
+    """``local_clock_ns:long()``: the kernel's ``local_clock()``, here CLOCK_MONOTONIC."""
+    return time.monotonic_ns()
+
+
+def local_clock_us() -> int:
+    """``local_clock_us:long()``."""
+    return _cdiv(local_clock_ns(), 1000)
+
+
+def local_clock_ms() -> int:
+    """``local_clock_ms:long()``."""
+    return _cdiv(local_clock_ns(), 1000000)
+
+
+def local_clock_s() -> int:
+    """``local_clock_s:long()``."""
+    return _cdiv(local_clock_ns(), 1000000000)
+
+
+def _parse_cpu_list(text: str) -> frozenset[int]:
+    cpus: set[int] = set()
+    for part in text.strip().split(","):
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        cpus.update(range(int(lo), int(hi or lo) + 1))
+    return frozenset(cpus)
+
+
+@cache
+def _online_cpus() -> frozenset[int]:
+    try:
+        with open("/sys/devices/system/cpu/online") as f:
+            return _parse_cpu_list(f.read())
+    except (OSError, ValueError):
+        return frozenset(range(os.cpu_count() or 1))
+
+
+def cpu_clock_ns(cpu: int) -> int:
+    """``cpu_clock_ns:long(cpu:long)``: ``cpu_clock(cpu)``, here CLOCK_MONOTONIC."""
+    if cpu not in _online_cpus():
+        raise ScriptError(f"cpu {cpu} is not online")
+    return time.monotonic_ns()
+
+
+def cpu_clock_us(cpu: int) -> int:
+    """``cpu_clock_us:long(cpu:long)``."""
+    return _cdiv(cpu_clock_ns(cpu), 1000)
+
+
+def cpu_clock_ms(cpu: int) -> int:
+    """``cpu_clock_ms:long(cpu:long)``."""
+    return _cdiv(cpu_clock_ns(cpu), 1000000)
+
+
+def cpu_clock_s(cpu: int) -> int:
+    """``cpu_clock_s:long(cpu:long)``."""
+    return _cdiv(cpu_clock_ns(cpu), 1000000000)
+
+
+def ktime_get_ns() -> int:
+    """``ktime_get_ns:long()``: CLOCK_MONOTONIC."""
+    return time.monotonic_ns()
+
+
+def get_cycles() -> int:
+    """``get_cycles:long()``: the cycle counter; emulated by a nanosecond counter."""
+    return time.perf_counter_ns()
+
+
+_DAY_NAMES = (b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat")
+_MONTH_NAMES = (
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun",
+    b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+)  # fmt: skip
+
+
+def ctime(epochsecs: int) -> bytes:
+    """``ctime:string(epochsecs:long)``: ``Thu Jan  1 00:00:00 1970`` (UTC, 24 bytes)."""
+    if epochsecs > 2147483647:
+        raise ScriptError("Time too far in the future to be converted")
+    if epochsecs < -2147483648:
+        raise ScriptError("Time too far in the past to be converted")
+    days, rem = divmod(epochsecs, 86400)
+    hour, rem = divmod(rem, 3600)
+    minute, sec = divmod(rem, 60)
+    day = date(1970, 1, 1) + timedelta(days=days)
+    return b"%s %s%3d %.2d:%.2d:%.2d %d" % (
+        _DAY_NAMES[(4 + days) % 7],
+        _MONTH_NAMES[day.month - 1],
+        day.day,
+        hour,
+        minute,
+        sec,
+        day.year,
+    )
+
+
+def ctime0() -> bytes:
+    """``ctime:string()``: ``ctime(gettimeofday_s())``."""
+    return ctime(gettimeofday_s())
+
+
+def tz_gmtoff(state: TapsetState) -> int:
+    """``tz_gmtoff()``: seconds *west* of UTC, as sent by staprun at start-up."""
+    return state.tz_gmtoff
+
+
+def tz_name(state: TapsetState) -> bytes:
+    """``tz_name()``: the time zone abbreviation sent by staprun at start-up."""
+    return state.tz_name
+
+
+def tz_ctime(state: TapsetState, epochsecs: int) -> bytes:
+    """``tz_ctime(epochsecs)``: ``ctime(epochsecs - tz_gmtoff()) . " " . tz_name()``."""
+    return ctime(wrap(epochsecs - state.tz_gmtoff)) + b" " + state.tz_name
+
+
+# --------------------------------------------------------------------------------------
+# Context of the process running the script: context.stp, task.stp, loadavg.stp, ...
+# --------------------------------------------------------------------------------------
+
+
+def _read_file(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _comm(path: str) -> bytes | None:
+    data = _read_file(path)
+    return None if data is None else data.rstrip(b"\n")[:15]
+
+
+def pid() -> int:
+    """``pid:long()``: the process id (tgid)."""
+    return os.getpid()
+
+
+def tid() -> int:
+    """``tid:long()``: the thread id."""
+    return threading.get_native_id()
+
+
+def ppid() -> int:
+    """``ppid:long()``."""
+    return os.getppid()
+
+
+def pgrp() -> int:
+    """``pgrp:long()``: the process group id."""
+    return os.getpgrp()
+
+
+def sid() -> int:
+    """``sid:long()``: the session id."""
+    return os.getsid(0)
+
+
+def uid() -> int:
+    """``uid:long()``."""
+    return os.getuid()
+
+
+def euid() -> int:
+    """``euid:long()``."""
+    return os.geteuid()
+
+
+def gid() -> int:
+    """``gid:long()``."""
+    return os.getgid()
+
+
+def egid() -> int:
+    """``egid:long()``."""
+    return os.getegid()
+
+
+def execname() -> bytes:
+    """``execname:string()``: the thread's ``comm`` (at most 15 bytes)."""
+    comm = _comm("/proc/thread-self/comm")
+    if comm is None:
+        comm = os.path.basename(sys.executable).encode()[:15]
+    return comm
+
+
+def pexecname() -> bytes:
+    """``pexecname:string()``: the parent process's ``comm``."""
+    return _comm(f"/proc/{os.getppid()}/comm") or b""
+
+
+def pid2execname(pid: int) -> bytes:
+    """``pid2execname:string(pid:long)``: ``comm`` of the task with that id, or ""."""
+    if pid <= 0:
+        return b""
+    return _comm(f"/proc/{pid}/comm") or b""
+
+
+def cpu() -> int:
+    """``cpu:long()``: the cpu the thread last ran on."""
+    stat = _read_file("/proc/thread-self/stat")
+    if stat is not None:
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        try:
+            return int(fields[36])  # field 39, "processor"
+        except (IndexError, ValueError):
+            pass
+    return 0
+
+
+def stp_pid(state: TapsetState) -> int:
+    """``stp_pid:long()``: the pid of the process that launched the script."""
+    return state.stp_pid
+
+
+def _user_string(block: bytes, pos: int, maxstringlen: int) -> bytes:
+    """``user_string(addr, "")`` on a copy of user memory: up to MAXSTRINGLEN - 2 bytes."""
+    chunk = block[pos : pos + max(maxstringlen - 2, 0)]
+    nul = chunk.find(b"\0")
+    return chunk if nul < 0 else chunk[:nul]
+
+
+def _environ_block() -> bytes:
+    block = _read_file("/proc/self/environ")
+    if block is None:
+        block = b"".join(k + b"=" + v + b"\0" for k, v in os.environb.items())
+    return block
+
+
+def env_var(state: TapsetState, name: bytes, *, maxstringlen: int = MAXSTRINGLEN) -> bytes:
+    """``env_var:string(name:string)``: the variable's value in the initial environment.
+
+    As in stap, this walks the environment block with :func:`tokenize`, so it changes
+    the tokenizer's state.
+    """
+    if not name:
+        return b""
+    block = _environ_block()
+    pos = 0
+    length = len(block)
+    cur = _user_string(block, pos, maxstringlen)
+    env_name = tokenize(state, cur, b"=")
+    while env_name != name and length > 0:
+        pos += len(cur) + 1
+        length -= len(cur) + 1
+        if length > 0:
+            cur = _user_string(block, pos, maxstringlen)
+            env_name = tokenize(state, cur, b"=")
+        else:
+            env_name = b""
+    if length > 0:
+        return tokenize(state, b"", b"")
+    return b""
+
+
+def _cmdline_block() -> bytes:
+    block = _read_file("/proc/self/cmdline")
+    if block is None:
+        args = getattr(sys, "orig_argv", sys.argv)
+        block = b"".join(os.fsencode(a) + b"\0" for a in args)
+    return block
+
+
+def cmdline_args(n: int, m: int, delim: bytes, *, maxstringlen: int = MAXSTRINGLEN) -> bytes:
+    """``cmdline_args:string(n:long, m:long, delim:string)``: arguments n..m (m < 0: all).
+
+    An empty argument after the first is shown as ``""``.  As the code (not the manual)
+    has it, ``0 <= m < n`` gives "".
+    """
+    block = _cmdline_block()
+    if not block:
+        return b""
+    args = b""
+    pos = 0
+    nr = 0
+    while pos < len(block) and (m < 0 or nr <= m):
+        arg = _user_string(block, pos, maxstringlen)
+        pos += len(arg) + 1
+        if nr == n:
+            args = arg
+        elif nr > n:
+            args += delim + (arg or b'""')
+        nr += 1
+    return args
+
+
+def cmdline_arg(n: int, *, maxstringlen: int = MAXSTRINGLEN) -> bytes:
+    """``cmdline_arg:string(n:long)``: ``cmdline_args(n, n, "")``."""
+    return cmdline_args(n, n, b"", maxstringlen=maxstringlen)
+
+
+def cmdline_str(*, maxstringlen: int = MAXSTRINGLEN) -> bytes:
+    """``cmdline_str:string()``: ``cmdline_args(0, -1, " ")``."""
+    return cmdline_args(0, -1, b" ", maxstringlen=maxstringlen)
+
+
+def _loadavg_fields() -> list[bytes]:
+    data = _read_file("/proc/loadavg")
+    if data is not None:
+        fields = data.split()[:3]
+        if len(fields) == 3:
+            return fields
+    return [b"%.2f" % x for x in os.getloadavg()]
+
+
+def get_loadavg_index(indx: int) -> int:
+    """``get_loadavg_index:long(indx:long)``: integer part of the 1/5/15 min load average."""
+    if indx < 0 or indx > 2:
+        raise ScriptError(f"Invalid loadavg index {indx} specified.")
+    return int(_loadavg_fields()[indx].split(b".")[0])
+
+
+def sprint_loadavg() -> bytes:
+    """``sprint_loadavg:string()``: ``"0.24 0.18 0.07\\n"``."""
+    return b" ".join(_loadavg_fields()) + b"\n"
+
+
+# --------------------------------------------------------------------------------------
+# indent.stp, stopwatch.stp
+# --------------------------------------------------------------------------------------
+
+
+def _indent_depth(state: TapsetState, idx: int, delta: int) -> int:
+    counter = state.indent_counters.get(idx, 0)
+    x = wrap(counter + (delta if delta > 0 else 0))
+    state.indent_counters[idx] = wrap(counter + delta)
+    return x - 1 if x > 0 else 0
+
+
+def _indent(state: TapsetState, idx: int, desc: bytes, delta: int, maxstringlen: int) -> bytes:
+    ts = gettimeofday_us()
+    if not state.indent_counters.get(idx, 0):
+        state.indent_timestamps[idx] = ts
+    depth = _indent_depth(state, idx, delta)
+    elapsed = wrap(ts - state.indent_timestamps.get(idx, 0))
+    return b"%6d %s:%s" % (elapsed, desc, b" " * min(depth, maxstringlen))
+
+
+def indent(state: TapsetState, delta: int, *, maxstringlen: int = MAXSTRINGLEN) -> bytes:
+    """``indent:string(delta:long)``: ``"%6d :"`` (us since the outermost call) + depth."""
+    return _indent(state, -1, b"", delta, maxstringlen)
+
+
+def indent_depth(state: TapsetState, delta: int) -> int:
+    """``indent_depth:long(delta:long)``."""
+    return _indent_depth(state, -1, delta)
+
+
+def thread_indent(state: TapsetState, delta: int, *, maxstringlen: int = MAXSTRINGLEN) -> bytes:
+    """``thread_indent:string(delta:long)``: ``"%6d execname(tid):"`` + depth spaces."""
+    t = tid()
+    return _indent(state, t, b"%s(%d)" % (execname(), t), delta, maxstringlen)
+
+
+def thread_indent_depth(state: TapsetState, delta: int) -> int:
+    """``thread_indent_depth:long(delta:long)``."""
+    return _indent_depth(state, tid(), delta)
+
+
+def start_stopwatch(state: TapsetState, name: bytes) -> None:
+    """``start_stopwatch(name:string)``."""
+    if state.stopwatch_start.get(name, 0) == 0:
+        state.stopwatch_start[name] = gettimeofday_ns()
+    state.stopwatch_acc.setdefault(name, 0)
+
+
+def stop_stopwatch(state: TapsetState, name: bytes) -> None:
+    """``stop_stopwatch(name:string)``."""
+    stime = state.stopwatch_start.get(name, 0)
+    delta = wrap(gettimeofday_ns() - stime) if stime != 0 else 0
+    state.stopwatch_start[name] = 0
+    state.stopwatch_acc[name] = wrap(state.stopwatch_acc.get(name, 0) + delta)
+
+
+def delete_stopwatch(state: TapsetState, name: bytes) -> None:
+    """``delete_stopwatch(name:string)``."""
+    state.stopwatch_start.pop(name, None)
+    state.stopwatch_acc.pop(name, None)
+
+
+def read_stopwatch_ns(state: TapsetState, name: bytes) -> int:
+    """``read_stopwatch_ns:long(name:string)``."""
+    stime = state.stopwatch_start.get(name, 0)
+    delta = wrap(gettimeofday_ns() - stime) if stime != 0 else 0
+    acc = state.stopwatch_acc.setdefault(name, 0)
+    return wrap(acc + delta)
+
+
+def read_stopwatch_us(state: TapsetState, name: bytes) -> int:
+    """``read_stopwatch_us:long(name:string)``."""
+    return _cdiv(read_stopwatch_ns(state, name), 1000)
+
+
+def read_stopwatch_ms(state: TapsetState, name: bytes) -> int:
+    """``read_stopwatch_ms:long(name:string)``."""
+    return _cdiv(read_stopwatch_ns(state, name), 1000000)
+
+
+def read_stopwatch_s(state: TapsetState, name: bytes) -> int:
+    """``read_stopwatch_s:long(name:string)``."""
+    return _cdiv(read_stopwatch_ns(state, name), 1000000000)
+
+
+# --------------------------------------------------------------------------------------
+# The signature table
+# --------------------------------------------------------------------------------------
+
+ArgType = Literal["long", "string"]
+ReturnType = Literal["long", "string", "void"]
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One tapset function as the translator sees it.
+
+    ``impl`` is called with the script's arguments in order (``int`` for long, ``bytes``
+    for string), preceded by the session's :class:`TapsetState` when ``needs_state``.
+    It returns ``int``, ``bytes`` (not yet cut to MAXSTRINGLEN - 1) or ``None`` (void).
+    """
+
+    name: str
+    returns: ReturnType
+    args: tuple[ArgType, ...]
+    impl: Callable[..., int | bytes | None] = field(compare=False)
+    needs_state: bool = False
+
+
+_L: ArgType = "long"
+_S: ArgType = "string"
+
+_SIGNATURES: tuple[Signature, ...] = (
+    # string.stp
+    Signature("strlen", "long", (_S,), strlen),
+    Signature("substr", "string", (_S, _L, _L), substr),
+    Signature("stringat", "long", (_S, _L), stringat),
+    Signature("isinstr", "long", (_S, _S), isinstr),
+    Signature("strpos", "long", (_S, _S), strpos),
+    Signature("str_replace", "string", (_S, _S, _S), str_replace),
+    Signature("strtol", "long", (_S, _L), strtol),
+    Signature("isdigit", "long", (_S,), isdigit),
+    Signature("text_str", "string", (_S,), text_str),
+    Signature("text_strn", "string", (_S, _L, _L), text_strn),
+    Signature("string_quoted", "string", (_S,), string_quoted),
+    # tokenize.stp
+    Signature("tokenize", "string", (_S, _S), tokenize, needs_state=True),
+    Signature("tokenize", "string", (_S,), tokenize1, needs_state=True),
+    # random.stp
+    Signature("randint", "long", (_L,), randint, needs_state=True),
+    # errno.stp
+    Signature("errno_str", "string", (_L,), errno_str),
+    Signature("errno_p", "long", (_L,), errno_p),
+    Signature("return_str", "string", (_L, _L), return_str),
+    # endian.stp, inet.stp
+    Signature("big_endian2", "long", (_L,), big_endian2),
+    Signature("big_endian4", "long", (_L,), big_endian4),
+    Signature("big_endian8", "long", (_L,), big_endian8),
+    Signature("little_endian2", "long", (_L,), little_endian2),
+    Signature("little_endian4", "long", (_L,), little_endian4),
+    Signature("little_endian8", "long", (_L,), little_endian8),
+    Signature("htons", "long", (_L,), htons),
+    Signature("htonl", "long", (_L,), htonl),
+    Signature("htonll", "long", (_L,), htonll),
+    Signature("ntohs", "long", (_L,), ntohs),
+    Signature("ntohl", "long", (_L,), ntohl),
+    Signature("ntohll", "long", (_L,), ntohll),
+    # dev.stp, ip.stp, aux_syscalls.stp, signal.stp
+    Signature("MAJOR", "long", (_L,), MAJOR),
+    Signature("MINOR", "long", (_L,), MINOR),
+    Signature("MKDEV", "long", (_L, _L), MKDEV),
+    Signature("usrdev2kerndev", "long", (_L,), usrdev2kerndev),
+    Signature("ip_ntop", "string", (_L,), ip_ntop),
+    Signature("WIFEXITED", "long", (_L,), WIFEXITED),
+    Signature("WEXITSTATUS", "long", (_L,), WEXITSTATUS),
+    Signature("WTERMSIG", "long", (_L,), WTERMSIG),
+    Signature("signal_str", "string", (_L,), signal_str),
+    # task_time.stp, proc_mem.stp
+    Signature("msecs_to_string", "string", (_L,), msecs_to_string),
+    Signature("usecs_to_string", "string", (_L,), usecs_to_string),
+    Signature("nsecs_to_string", "string", (_L,), nsecs_to_string),
+    Signature("bytes_to_string", "string", (_L,), bytes_to_string),
+    Signature("pages_to_string", "string", (_L,), pages_to_string),
+    Signature("mem_page_size", "long", (), mem_page_size),
+    # timestamp*.stp
+    Signature("HZ", "long", (), HZ),
+    Signature("jiffies", "long", (), jiffies),
+    Signature("get_cycles", "long", (), get_cycles),
+    Signature("gettimeofday_s", "long", (), gettimeofday_s),
+    Signature("gettimeofday_ms", "long", (), gettimeofday_ms),
+    Signature("gettimeofday_us", "long", (), gettimeofday_us),
+    Signature("gettimeofday_ns", "long", (), gettimeofday_ns),
+    Signature("local_clock_s", "long", (), local_clock_s),
+    Signature("local_clock_ms", "long", (), local_clock_ms),
+    Signature("local_clock_us", "long", (), local_clock_us),
+    Signature("local_clock_ns", "long", (), local_clock_ns),
+    Signature("cpu_clock_s", "long", (_L,), cpu_clock_s),
+    Signature("cpu_clock_ms", "long", (_L,), cpu_clock_ms),
+    Signature("cpu_clock_us", "long", (_L,), cpu_clock_us),
+    Signature("cpu_clock_ns", "long", (_L,), cpu_clock_ns),
+    Signature("ktime_get_ns", "long", (), ktime_get_ns),
+    # ctime.stp, tzinfo.stp
+    Signature("ctime", "string", (_L,), ctime),
+    Signature("ctime", "string", (), ctime0),
+    Signature("tz_gmtoff", "long", (), tz_gmtoff, needs_state=True),
+    Signature("tz_name", "string", (), tz_name, needs_state=True),
+    Signature("tz_ctime", "string", (_L,), tz_ctime, needs_state=True),
+    # context.stp, context-envvar.stp, task.stp, loadavg.stp
+    Signature("pid", "long", (), pid),
+    Signature("tid", "long", (), tid),
+    Signature("ppid", "long", (), ppid),
+    Signature("pgrp", "long", (), pgrp),
+    Signature("sid", "long", (), sid),
+    Signature("uid", "long", (), uid),
+    Signature("euid", "long", (), euid),
+    Signature("gid", "long", (), gid),
+    Signature("egid", "long", (), egid),
+    Signature("execname", "string", (), execname),
+    Signature("pexecname", "string", (), pexecname),
+    Signature("pid2execname", "string", (_L,), pid2execname),
+    Signature("cpu", "long", (), cpu),
+    Signature("stp_pid", "long", (), stp_pid, needs_state=True),
+    Signature("env_var", "string", (_S,), env_var, needs_state=True),
+    Signature("cmdline_args", "string", (_L, _L, _S), cmdline_args),
+    Signature("cmdline_arg", "string", (_L,), cmdline_arg),
+    Signature("cmdline_str", "string", (), cmdline_str),
+    Signature("get_loadavg_index", "long", (_L,), get_loadavg_index),
+    Signature("sprint_loadavg", "string", (), sprint_loadavg),
+    # indent.stp
+    Signature("indent", "string", (_L,), indent, needs_state=True),
+    Signature("indent_depth", "long", (_L,), indent_depth, needs_state=True),
+    Signature("thread_indent", "string", (_L,), thread_indent, needs_state=True),
+    Signature("thread_indent_depth", "long", (_L,), thread_indent_depth, needs_state=True),
+    # stopwatch.stp
+    Signature("start_stopwatch", "void", (_S,), start_stopwatch, needs_state=True),
+    Signature("stop_stopwatch", "void", (_S,), stop_stopwatch, needs_state=True),
+    Signature("delete_stopwatch", "void", (_S,), delete_stopwatch, needs_state=True),
+    Signature("read_stopwatch_s", "long", (_S,), read_stopwatch_s, needs_state=True),
+    Signature("read_stopwatch_ms", "long", (_S,), read_stopwatch_ms, needs_state=True),
+    Signature("read_stopwatch_us", "long", (_S,), read_stopwatch_us, needs_state=True),
+    Signature("read_stopwatch_ns", "long", (_S,), read_stopwatch_ns, needs_state=True),
+)
+
+
+def _build_overloads() -> dict[str, tuple[Signature, ...]]:
+    table: dict[str, list[Signature]] = {}
+    for sig in _SIGNATURES:
+        table.setdefault(sig.name, []).append(sig)
+    return {name: tuple(sigs) for name, sigs in table.items()}
+
+
+OVERLOADS: dict[str, tuple[Signature, ...]] = _build_overloads()
+"""Every variant of every function, by name (``tokenize`` and ``ctime`` have two)."""
+
+FUNCTIONS: dict[str, Signature] = {name: sigs[0] for name, sigs in OVERLOADS.items()}
+"""One signature per name: for an overloaded name, its first (longest) variant.
+
+Use :func:`lookup` to resolve a call with its argument count.
+"""
+
+
+def lookup(name: str, nargs: int) -> Signature | None:
+    """The variant of ``name`` taking ``nargs`` arguments, or None."""
+    for sig in OVERLOADS.get(name, ()):
+        if len(sig.args) == nargs:
+            return sig
+    return None

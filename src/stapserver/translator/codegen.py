@@ -1,0 +1,778 @@
+"""Pass 3: a checked program translated to the source of a Python module.
+
+The module defines ``build(S)``, which pass 5 calls with the running session.  Everything
+the script declares lives in ``build``'s scope: globals are its local variables, each
+probe handler and function a nested function, so the handlers reach them as fast as
+Python reaches anything.  Arithmetic wraps at 64 bits, strings are ``bytes`` cut to
+MAXSTRINGLEN - 1, and every operation that can fail names its place in the script, as
+stap's ``ERROR: ... near ...`` does.
+
+The output depends only on the program and the settings: translating the same script
+with the same options gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .. import __version__
+from ..runtime.tapset import lookup as tapset_lookup
+from . import ast
+from .ast import LONG, STATS, STRING
+from .semantic import DerivedProbe, Program
+
+ABI = 1
+FALLIBLE_TAPSET = frozenset(
+    """stringat randint cpu_clock_s cpu_clock_ms cpu_clock_us cpu_clock_ns ctime tz_ctime
+    get_loadavg_index""".split()
+)
+
+
+@dataclass
+class Settings:
+    """What ``-D`` sets at translation time, with SystemTap's defaults."""
+
+    MAXACTION: int = 1000
+    MAXACTION_INTERRUPTIBLE: int | None = None
+    MAXMAPENTRIES: int = 2048
+    MAXSTRINGLEN: int = 512
+    MAXNESTING: int | None = None  # None: computed from the script's call graph
+    MAXERRORS: int = 0
+    MAXSKIPPED: int = 100
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def maxaction_interruptible(self) -> int:
+        if self.MAXACTION_INTERRUPTIBLE is not None:
+            return self.MAXACTION_INTERRUPTIBLE
+        return self.MAXACTION * 10
+
+
+def _default(t: str) -> str:
+    return 'b""' if t == STRING else "0"
+
+
+def _where(tok: object) -> str:
+    """The ``near ...`` text of a token, as a Python literal."""
+    return repr(str(tok))
+
+
+class _Function:
+    """Per generated Python function: temporaries and the nonlocals it rebinds."""
+
+    def __init__(self) -> None:
+        self.temps = 0
+        self.nonlocals: set[str] = set()
+
+    def temp(self) -> str:
+        self.temps += 1
+        return f"_t{self.temps}"
+
+
+class CodeGenerator:
+    def __init__(self, program: Program, settings: Settings, module_name: str) -> None:
+        self.p = program
+        self.settings = settings
+        self.name = module_name
+        self.msl = settings.MAXSTRINGLEN - 1
+        self.consts: list[str] = []  # lines of the prelude (formats, regexes)
+        self._const_index: dict[tuple[str, bytes], str] = {}
+        self.fn = _Function()
+        self.names: dict[int, str] = {}  # id(VarDecl) -> python name
+        self._used_names: set[str] = set()
+        self.function_names: dict[int, str] = {}
+        self.in_probe = True
+        self.maxnesting = (
+            settings.MAXNESTING if settings.MAXNESTING is not None else maxnesting(program)
+        )
+
+    # ------------------------------------------------------------------ names
+    def var(self, decl: ast.VarDecl) -> str:
+        name = self.names.get(id(decl))
+        if name is not None:
+            return name
+        prefix = "g_" if decl.is_global else "l_"
+        base = prefix + decl.name.replace("$", "_S")
+        name = base
+        n = 1
+        while decl.is_global and name in self._used_names:
+            n += 1
+            name = f"{base}_{n}"
+        self._used_names.add(name)
+        self.names[id(decl)] = name
+        return name
+
+    def const(self, kind: str, value: bytes) -> str:
+        key = (kind, value)
+        if key in self._const_index:
+            return self._const_index[key]
+        name = f"_{kind}{len(self._const_index)}"
+        self._const_index[key] = name
+        if kind == "F":
+            self.consts.append(f"{name} = _parse_format({value!r})")
+        else:
+            self.consts.append(f"{name} = _ops.compile_regex({value!r})")
+        return name
+
+    # ------------------------------------------------------------------ module
+    def generate(self) -> str:
+        out: list[str] = []
+        funcs: list[str] = []
+        for i, f in enumerate(self.p.functions):
+            self.function_names[id(f)] = f"f_{f.name}" if f.name.isidentifier() else f"f_{i}"
+        for f in self.p.functions:
+            funcs += self.function(f)
+        handlers: list[str] = []
+        body_names: dict[int, str] = {}
+        for probe in self.p.probes:
+            if id(probe.body) not in body_names:
+                body_names[id(probe.body)] = f"p_{len(body_names)}"
+                handlers += self.probe_body(probe, body_names[id(probe.body)])
+        conds: list[str] = []
+        entries: list[str] = []
+        for i, probe in enumerate(self.p.probes):
+            cond = "None"
+            if probe.condition is not None:
+                self.fn = _Function()
+                conds.append(f"    def c_{i}():")
+                conds.append(f"        return {self.cond(probe.condition)}")
+                cond = f"c_{i}"
+            s = probe.spec
+            entries.append(
+                f"        _rt.ProbeEntry({s.kind!r}, {s.text!r}, {probe.origin!r}, "
+                f"{s.sequence}, {s.interval_ns}, {s.randomize_ns}, {s.jiffies}, {s.hz}, "
+                f"{body_names[id(probe.body)]}, {cond}),"
+            )
+        st = self.settings
+        out.append(f'"""SystemTap python-runtime module {self.name}.')
+        out.append("")
+        out.append(f"Translated by stapserver {__version__} from {self.p.script.source_name};")
+        out.append("pass 5 runs it (pystap, stap-client). Edit the script, not this file.")
+        out.append('"""')
+        out.append("")
+        out.append("from stapserver.runtime import modsupport as _rt")
+        out.append("from stapserver.runtime import ops as _ops")
+        out.append("from stapserver.runtime.printf import parse_format as _parse_format")
+        out.append("")
+        out.append(f"ABI = {ABI}")
+        out.append(f"NAME = {self.name!r}")
+        out.append(
+            f"SETTINGS = {{'MAXACTION': {st.MAXACTION}, "
+            f"'MAXACTION_INTERRUPTIBLE': {st.maxaction_interruptible}, "
+            f"'MAXMAPENTRIES': {st.MAXMAPENTRIES}, 'MAXSTRINGLEN': {st.MAXSTRINGLEN}, "
+            f"'MAXNESTING': {self.maxnesting}, 'MAXERRORS': {st.MAXERRORS}, "
+            f"'MAXSKIPPED': {st.MAXSKIPPED}}}"
+        )
+        out.append("")
+        out.append("")
+        out.append("def build(S):")
+        out.append("    _wrap = _ops.wrap")
+        out.append("    _div = _ops.div")
+        out.append("    _mod = _ops.mod")
+        out.append("    _ScriptError = _ops.ScriptError")
+        out.append("    _ActionLimit = _ops.ActionLimitError")
+        out.append("    _out = S.out")
+        out.append("    _TS = S.tapset")
+        out.append("    _act = 0")
+        out.append("    _depth = 0")
+        for line in self.consts:
+            out.append("    " + line)
+        for g in self.p.globals:
+            out.append("    " + self.global_init(g))
+        out.append("")
+        out += funcs
+        out += handlers
+        out += conds
+        out += self.display()
+        out.append("    return _rt.Program([")
+        out += entries
+        out.append("    ], _display)")
+        return "\n".join(out) + "\n"
+
+    def global_init(self, g: ast.VarDecl) -> str:
+        name = self.var(g)
+        limit = g.maxsize if g.maxsize is not None else self.settings.MAXMAPENTRIES
+        declared = g.maxsize is not None
+        if g.arity > 0:
+            if g.type == STATS:
+                hist = self._hist_spec(g)
+                return (
+                    f"{name} = _ops.StatArray({g.name!r}, {limit}, {g.wrap}, {hist}, "
+                    f"{g.bit_shift or 0}, {declared})"
+                )
+            return f"{name} = _ops.Array({g.name!r}, {limit}, {g.wrap}, {declared})"
+        if g.type == STATS:
+            return f"{name} = _rt.Stat({self._hist_spec(g)}, bit_shift={g.bit_shift or 0})"
+        if g.init is not None:
+            if isinstance(g.init, ast.StringLit):
+                return f"{name} = {g.init.value[: self.msl]!r}"
+            return f"{name} = {g.init.value}"
+        return f"{name} = {_default(g.type)}"
+
+    @staticmethod
+    def _hist_spec(g: ast.VarDecl) -> str:
+        if not g.hist_specs:
+            return "None"
+        kind, params = g.hist_specs[0]
+        if kind == "log":
+            return "_rt.HistSpec.log()"
+        return f"_rt.HistSpec.linear({params[0]}, {params[1]}, {params[2]})"
+
+    # ------------------------------------------------------------------ functions
+    def _header(self, lines: list[str], head: str, body: list[str]) -> None:
+        lines.append(head)
+        nl = sorted(self.fn.nonlocals | {"_act"})
+        lines.append("        nonlocal " + ", ".join(nl))
+        lines += body
+
+    def function(self, f: ast.FunctionDecl) -> list[str]:
+        self.fn = _Function()
+        self.in_probe = False
+        self.fn.nonlocals.add("_depth")
+        params = [self.var(f.locals[p.name]) for p in f.params]
+        body: list[str] = []
+        where = _where(f.tok)
+        body.append(f"        if _depth >= {self.maxnesting}:")
+        body.append(f"            raise _ScriptError('MAXNESTING exceeded', {where})")
+        for name, decl in f.locals.items():
+            if name not in {p.name for p in f.params}:
+                body.append(f"        {self.var(decl)} = {_default(decl.type)}")
+        body.append("        _depth += 1")
+        body.append("        try:")
+        assert isinstance(f.body, ast.Block)
+        self.block(f.body, body, 3)
+        if f.type in (LONG, STRING):
+            body.append(f"            return {_default(f.type)}")
+        body.append("        finally:")
+        body.append("            _depth -= 1")
+        lines: list[str] = []
+        self._header(lines, f"    def {self.function_names[id(f)]}({', '.join(params)}):", body)
+        lines.append("")
+        return lines
+
+    def probe_body(self, probe: DerivedProbe, name: str) -> list[str]:
+        self.fn = _Function()
+        self.in_probe = True
+        body: list[str] = ["        _act = _budget"]
+        for decl in self.p.body_locals.get(id(probe.body), {}).values():
+            body.append(f"        {self.var(decl)} = {_default(decl.type)}")
+        self.block(probe.body, body, 2)
+        lines: list[str] = []
+        self._header(lines, f"    def {name}(_budget):", body)
+        lines.append("")
+        return lines
+
+    # ------------------------------------------------------------------ statements
+    def block(self, b: ast.Block, out: list[str], depth: int) -> None:
+        pad = "    " * depth
+        n = len(b.body)
+        if n:
+            out.append(f"{pad}_act -= {n}")
+            out.append(f"{pad}if _act <= 0:")
+            out.append(f"{pad}    raise _ActionLimit('MAXACTION exceeded', {_where(b.tok)})")
+        before = len(out)
+        for s in b.body:
+            self.stmt(s, out, depth)
+        if len(out) == before and not n:
+            out.append(f"{pad}pass")
+
+    def sub(self, s: ast.Stmt, out: list[str], depth: int) -> None:
+        """A statement in its own Python block (the body of an if, a loop...)."""
+        before = len(out)
+        if isinstance(s, ast.Block):
+            self.block(s, out, depth)
+        else:
+            self.stmt(s, out, depth)
+        if len(out) == before:
+            out.append("    " * depth + "pass")
+
+    def stmt(self, s: ast.Stmt, out: list[str], depth: int) -> None:  # noqa: C901
+        pad = "    " * depth
+        if isinstance(s, ast.Block):
+            self.block(s, out, depth)
+        elif isinstance(s, ast.NullStmt):
+            return
+        elif isinstance(s, ast.ExprStmt):
+            out.extend(pad + line for line in self.expr_stmt(s.expr))
+        elif isinstance(s, ast.If):
+            out.append(f"{pad}if {self.cond(s.cond)}:")
+            self.sub(s.then, out, depth + 1)
+            if s.otherwise is not None:
+                out.append(f"{pad}else:")
+                self.sub(s.otherwise, out, depth + 1)
+        elif isinstance(s, ast.For):
+            self.for_loop(s, out, depth)
+        elif isinstance(s, ast.Foreach):
+            self.foreach(s, out, depth)
+        elif isinstance(s, ast.Return):
+            if s.value is None:
+                out.append(f"{pad}return")
+            else:
+                out.append(f"{pad}return {self.expr(s.value)}")
+        elif isinstance(s, ast.Next):
+            out.append(f"{pad}return")
+        elif isinstance(s, ast.Break):
+            out.append(f"{pad}break")
+        elif isinstance(s, ast.Continue):
+            out.append(f"{pad}continue")
+        elif isinstance(s, ast.Delete):
+            out.extend(pad + line for line in self.delete(s.target))
+        elif isinstance(s, ast.TryBlock):
+            err = self.fn.temp()
+            out.append(f"{pad}try:")
+            self.sub(s.body, out, depth + 1)
+            out.append(f"{pad}except _ScriptError as {err}:")
+            out.append(f"{pad}    if not {err}.catchable:")
+            out.append(f"{pad}        raise")
+            if s.catch_var is not None and s.catch_var.decl is not None:
+                var = self.assign_name(s.catch_var.decl)
+                out.append(f"{pad}    {var} = {err}.message.encode()[:{self.msl}]")
+            self.sub(s.handler, out, depth + 1)
+        else:
+            raise TypeError(f"no translation for {type(s).__name__}")
+
+    def for_loop(self, s: ast.For, out: list[str], depth: int) -> None:
+        pad = "    " * depth
+        if s.init is not None:
+            out.extend(pad + line for line in self.expr_stmt(s.init.expr))
+        if s.step is None or not _has_continue(s.body):
+            out.append(f"{pad}while {self.cond(s.cond)}:")
+            self.sub(s.body, out, depth + 1)
+            if s.step is not None:
+                out.extend(pad + "    " + line for line in self.expr_stmt(s.step.expr))
+            return
+        first = self.fn.temp()
+        out.append(f"{pad}{first} = True")
+        out.append(f"{pad}while True:")
+        out.append(f"{pad}    if {first}:")
+        out.append(f"{pad}        {first} = False")
+        out.append(f"{pad}    else:")
+        out.extend(pad + "        " + line for line in self.expr_stmt(s.step.expr))
+        out.append(f"{pad}    if not {self.cond(s.cond)}:")
+        out.append(f"{pad}        break")
+        self.sub(s.body, out, depth + 1)
+
+    def foreach(self, s: ast.Foreach, out: list[str], depth: int) -> None:
+        pad = "    " * depth
+        key = self.fn.temp()
+        limit = self.expr(s.limit) if s.limit is not None else "None"
+        keys = [self.assign_name(k.decl) for k in s.keys if k.decl is not None]
+        if isinstance(s.base, ast.HistOp):
+            stat = self.stat_ref(s.base.stat)
+            out.append(f"{pad}for {key} in _rt.hist_keys({stat}, {limit}):")
+            out.append(f"{pad}    {keys[0]} = {key}")
+            if s.value is not None and s.value.decl is not None:
+                val = self.assign_name(s.value.decl)
+                out.append(f"{pad}    {val} = {stat}.hist_bucket({key})")
+            self.sub(s.body, out, depth + 1)
+            return
+        decl = s.base.decl
+        assert decl is not None
+        arr = self.var(decl)
+        pattern = "None"
+        if s.slice:
+            pattern = "(" + "".join(
+                ("None" if x is None else self.expr(x)) + ", " for x in s.slice
+            ) + ")"
+        agg = repr(s.sort_aggregate)
+        out.append(
+            f"{pad}for {key} in _ops.foreach_keys({arr}, {s.sort_column}, {s.sort_direction}, "
+            f"{agg}, {limit}, {pattern}):"
+        )
+        if len(keys) == 1:
+            out.append(f"{pad}    {keys[0]} = {key}")
+        else:
+            out.append(f"{pad}    {', '.join(keys)} = {key}")
+        if s.value is not None and s.value.decl is not None:
+            val = self.assign_name(s.value.decl)
+            if decl.type == STATS:
+                out.append(f"{pad}    {val} = {arr}.stat({key})")
+            else:
+                out.append(f"{pad}    {val} = {arr}.get({key}, {_default(decl.type)})")
+        self.sub(s.body, out, depth + 1)
+
+    def delete(self, target: ast.Expr) -> list[str]:
+        if isinstance(target, ast.Symbol):
+            decl = target.decl
+            assert decl is not None
+            name = self.var(decl)
+            if decl.arity > 0 or decl.type == STATS:
+                return [f"{name}.clear()"]
+            return [f"{self.assign_name(decl)} = {_default(decl.type)}"]
+        assert isinstance(target, ast.ArrayIndex) and isinstance(target.base, ast.Symbol)
+        decl = target.base.decl
+        assert decl is not None
+        arr = self.var(decl)
+        if any(i is None for i in target.indexes):
+            pattern = "(" + "".join(
+                ("None" if x is None else self.expr(x)) + ", " for x in target.indexes
+            ) + ")"
+            return [f"_ops.delete_slice({arr}, {pattern})"]
+        return [f"{arr}.pop({self.key(target)}, None)"]
+
+    # ------------------------------------------------------------------ expressions
+    def assign_name(self, decl: ast.VarDecl) -> str:
+        name = self.var(decl)
+        if decl.is_global:
+            self.fn.nonlocals.add(name)
+        return name
+
+    def key(self, e: ast.ArrayIndex) -> str:
+        parts = [self.expr(i) for i in e.indexes if i is not None]
+        if len(parts) == 1:
+            return parts[0]
+        return "(" + ", ".join(parts) + ")"
+
+    def stat_ref(self, e: ast.Expr) -> str:
+        if isinstance(e, ast.Symbol):
+            assert e.decl is not None
+            return self.var(e.decl)
+        assert isinstance(e, ast.ArrayIndex) and isinstance(e.base, ast.Symbol)
+        assert e.base.decl is not None
+        return f"{self.var(e.base.decl)}.stat({self.key(e)})"
+
+    def combine(self, op: str, left: str, right: str, where: str) -> str:
+        if op in ("+", "-", "*"):
+            return f"_wrap({left} {op} {right})"
+        if op == "/":
+            return f"_div({left}, {right}, {where})"
+        if op == "%":
+            return f"_mod({left}, {right}, {where})"
+        if op == "<<":
+            return f"_ops.shl({left}, {right})"
+        if op == ">>":
+            return f"_ops.shr({left}, {right})"
+        if op == ">>>":
+            return f"_ops.ushr({left}, {right})"
+        if op in ("&", "|", "^"):
+            return f"({left} {op} {right})"
+        if op == ".":
+            return f"({left} + {right})[:{self.msl}]"
+        raise ValueError(op)
+
+    def expr_stmt(self, e: ast.Expr) -> list[str]:
+        """An expression evaluated for its effect: the statement form."""
+        if isinstance(e, ast.Assignment):
+            return self.assignment(e, as_stmt=True).split("\n")
+        if isinstance(e, ast.Crement):
+            return [self.crement(e, as_stmt=True)]
+        if isinstance(e, ast.PrintFormat) and not e.to_string:
+            return [self.print_format(e)]
+        if isinstance(e, ast.FunctionCall) and e.builtin is not None:
+            return [self.builtin_call(e, as_stmt=True)]
+        return [self.expr(e)]
+
+    def assignment(self, e: ast.Assignment, as_stmt: bool = False) -> str:
+        left = e.left
+        where = _where(e.tok)
+        op = e.op
+        if op == "<<<":
+            value = self.expr(e.right)
+            if isinstance(left, ast.Symbol):
+                assert left.decl is not None
+                stat = self.var(left.decl)
+                if as_stmt:
+                    return f"{stat}.add({value})"
+                return f"_rt.stat_add({stat}, {value})"
+            assert isinstance(left, ast.ArrayIndex) and isinstance(left.base, ast.Symbol)
+            assert left.base.decl is not None
+            arr = self.var(left.base.decl)
+            return f"{arr}.add({self.key(left)}, {value}, {_where(left.tok)})"
+        if isinstance(left, ast.Symbol):
+            assert left.decl is not None
+            name = self.assign_name(left.decl)
+            right = self.expr(e.right)
+            if op == "=":
+                value = right
+                if left.decl.type == STRING and not isinstance(e.right, ast.StringLit):
+                    value = right
+            else:
+                value = self.combine(op[:-1], name, right, _where(e.right.tok))
+            if as_stmt:
+                return f"{name} = {value}"
+            return f"({name} := {value})"
+        assert isinstance(left, ast.ArrayIndex) and isinstance(left.base, ast.Symbol)
+        assert left.base.decl is not None
+        decl = left.base.decl
+        arr = self.var(decl)
+        lwhere = _where(left.tok)
+        right = self.expr(e.right)
+        if op == "=":
+            return f"{arr}.set({self.key(left)}, {right}, {lwhere})"
+        if op == "+=":
+            return f"{arr}.incr({self.key(left)}, {right}, {lwhere})"
+        if op == "-=":
+            return f"{arr}.incr({self.key(left)}, -{right}, {lwhere})"
+        t = self.fn.temp()
+        current = f"{arr}.get({t}, {_default(decl.type)})"
+        value = self.combine(op[:-1], current, right, _where(e.right.tok))
+        return f"{arr}.set(({t} := {self.key(left)}), {value}, {lwhere})"
+
+    def crement(self, e: ast.Crement, as_stmt: bool = False) -> str:
+        delta = "1" if e.op == "++" else "-1"
+        operand = e.operand
+        if isinstance(operand, ast.Symbol):
+            assert operand.decl is not None
+            name = self.assign_name(operand.decl)
+            new = f"_wrap({name} + {delta})"
+            if as_stmt:
+                return f"{name} = {new}"
+            if e.prefix:
+                return f"({name} := {new})"
+            t = self.fn.temp()
+            return f"(({t} := {name}), ({name} := _wrap({t} + {delta})))[0]"
+        assert isinstance(operand, ast.ArrayIndex) and isinstance(operand.base, ast.Symbol)
+        assert operand.base.decl is not None
+        arr = self.var(operand.base.decl)
+        call = f"{arr}.incr({self.key(operand)}, {delta}, {_where(operand.tok)})"
+        if as_stmt or e.prefix:
+            return call
+        return f"_wrap({call} - {delta})"
+
+    def cond(self, e: ast.Expr) -> str:
+        """``e`` as a Python condition (any truthy value)."""
+        if isinstance(e, ast.Comparison):
+            return f"({self.expr(e.left)} {e.op} {self.expr(e.right)})"
+        if isinstance(e, ast.Logical):
+            op = "and" if e.op == "&&" else "or"
+            return f"({self.cond(e.left)} {op} {self.cond(e.right)})"
+        if isinstance(e, ast.Unary) and e.op == "!":
+            return f"(not {self.cond(e.operand)})"
+        if isinstance(e, ast.ArrayIn):
+            return self.array_in(e, as_cond=True)
+        return self.expr(e)
+
+    def array_in(self, e: ast.ArrayIn, as_cond: bool) -> str:
+        base = e.index.base
+        assert isinstance(base, ast.Symbol) and base.decl is not None
+        arr = self.var(base.decl)
+        if any(i is None for i in e.index.indexes):
+            pattern = "(" + "".join(
+                ("None" if x is None else self.expr(x)) + ", " for x in e.index.indexes
+            ) + ")"
+            return f"_ops.slice_in({arr}, {pattern})"
+        test = f"({self.key(e.index)} in {arr})"
+        return test if as_cond else f"(1 if {test} else 0)"
+
+    def expr(self, e: ast.Expr) -> str:  # noqa: C901 - one case per node
+        if isinstance(e, ast.NumberLit):
+            return str(e.value) if e.value >= 0 else f"({e.value})"
+        if isinstance(e, ast.StringLit):
+            return repr(e.value[: self.msl])
+        if isinstance(e, ast.Symbol):
+            assert e.decl is not None
+            return self.var(e.decl)
+        if isinstance(e, ast.ArrayIndex):
+            if isinstance(e.base, ast.HistOp):
+                stat = self.stat_ref(e.base.stat)
+                idx = self.expr(e.indexes[0]) if e.indexes[0] is not None else "0"
+                return f"_ops.hist_bucket({stat}, {idx}, {_where(e.tok)})"
+            assert e.base.decl is not None
+            decl = e.base.decl
+            arr = self.var(decl)
+            if decl.type == STATS:
+                return f"{arr}.stat({self.key(e)})"
+            return f"{arr}.get({self.key(e)}, {_default(decl.type)})"
+        if isinstance(e, ast.Assignment):
+            return self.assignment(e)
+        if isinstance(e, ast.Crement):
+            return self.crement(e)
+        if isinstance(e, ast.Binary):
+            return self.combine(e.op, self.expr(e.left), self.expr(e.right), _where(e.tok))
+        if isinstance(e, ast.Unary):
+            operand = self.expr(e.operand)
+            if e.op == "-":
+                return f"_wrap(-{operand})"
+            if e.op == "~":
+                return f"(~{operand})"
+            if e.op == "!":
+                return f"(0 if {self.cond(e.operand)} else 1)"
+            return operand
+        if isinstance(e, ast.Logical | ast.Comparison):
+            return f"(1 if {self.cond(e)} else 0)"
+        if isinstance(e, ast.Concat):
+            return f"({self.expr(e.left)} + {self.expr(e.right)})[:{self.msl}]"
+        if isinstance(e, ast.Ternary):
+            return f"({self.expr(e.then)} if {self.cond(e.cond)} else {self.expr(e.otherwise)})"
+        if isinstance(e, ast.ArrayIn):
+            return self.array_in(e, as_cond=False)
+        if isinstance(e, ast.RegexMatch):
+            regex = self.const("R", e.pattern.value)
+            test = f"S.regex_match({regex}, {self.expr(e.left)})"
+            return test if e.op == "=~" else f"(1 - {test})"
+        if isinstance(e, ast.FunctionCall):
+            if e.decl is not None:
+                args = ", ".join(self.expr(a) for a in e.args)
+                return f"{self.function_names[id(e.decl)]}({args})"
+            return self.builtin_call(e)
+        if isinstance(e, ast.PrintFormat):
+            if e.to_string:
+                return self.print_format(e)
+            return f"_rt.void({self.print_format(e)})"
+        if isinstance(e, ast.StatOp):
+            stat = self.stat_ref(e.stat)
+            if e.kind in ("count", "sum"):
+                return f"{stat}.{e.kind}()"
+            shift = f", {e.params[0]}" if e.params else ""
+            return f"_ops.stat_extract({stat}, {e.kind!r}, {_where(e.tok)}{shift})"
+        raise TypeError(f"no translation for {type(e).__name__}")
+
+    def builtin_call(self, e: ast.FunctionCall, as_stmt: bool = False) -> str:
+        name = e.builtin
+        args = [self.expr(a) for a in e.args]
+        where = _where(e.tok)
+        if name == "exit":
+            return "S.exit()"
+        if name == "abort":
+            return "S.abort()"
+        if name == "error":
+            return f"S.error({args[0]})"
+        if name == "warn":
+            return f"S.warn({args[0]})"
+        if name == "log":
+            return f"_out({args[0]} + b'\\n')"
+        if name == "assert":
+            msg = args[1] if len(args) > 1 else "b'Assertion failed'"
+            return f"S.check({args[0]}, {msg})"
+        if name == "target":
+            return "S.target"
+        if name == "pp":
+            return "S.pp"
+        if name == "pn":
+            return "S.pn"
+        if name in ("ppfunc", "probefunc"):
+            return "b''"
+        if name == "matched":
+            return f"S.matched({args[0]}, {where})"
+        if name == "matched_str":
+            return f"S.matched(0, {where})"
+        if name == "ngroups":
+            return "S.ngroups()"
+        assert name is not None
+        sig = tapset_lookup(name, len(e.args))
+        assert sig is not None
+        call_args = (["_TS"] if sig.needs_state else []) + args
+        fn = f"_rt.tapset.{sig.impl.__name__}"
+        if name in FALLIBLE_TAPSET:
+            text = f"_rt.call({fn}, {where}, {', '.join(call_args)})"
+        else:
+            text = f"{fn}({', '.join(call_args)})"
+        if sig.returns == STRING:
+            text += f"[:{self.msl}]"
+        return text
+
+    def print_format(self, e: ast.PrintFormat) -> str:
+        if e.hist is not None:
+            stat = self.stat_ref(e.hist.stat)
+            maxlen = f", {self.settings.MAXSTRINGLEN}" if e.to_string else ""
+            text = (
+                f"_ops.hist_text({stat}, {e.hist.kind!r}, {tuple(e.hist.params)!r}, "
+                f"{_where(e.tok)}{maxlen})"
+            )
+            return text if e.to_string else f"_out({text})"
+        if e.format is not None:
+            fmt = self.const("F", e.format)
+            args = "".join(self.expr(a) + ", " for a in e.args)
+            if e.to_string:
+                return f"{fmt}.render_string(({args}))"
+            return f"_out({fmt}.render(({args})))"
+        parts = []
+        for a in e.args:
+            v = self.expr(a)
+            parts.append(f"(b'%d' % {v})" if a.type == LONG else v)
+        sep = e.delimiter if e.delimiter is not None else b""
+        text = (repr(sep) + ".join((" + "".join(p + ", " for p in parts) + "))") if parts else "b''"
+        if len(parts) == 1:
+            text = parts[0]
+        if e.newline:
+            text = f"{text} + b'\\n'"
+        if e.to_string:
+            return f"({text})[:{self.msl}]"
+        return f"_out({text})"
+
+    # ------------------------------------------------------------------ end of run
+    def display(self) -> list[str]:
+        """``_display()``: what stap prints at the end for globals written, never read."""
+        lines = ["    def _display():"]
+        shown = [g for g in self.p.globals if g.written and not g.read]
+        if not shown:
+            lines.append("        pass")
+            lines.append("")
+            return lines
+        for g in shown:
+            name = self.var(g)
+            if g.arity > 0:
+                kinds = tuple(g.index_types)
+                lines.append(
+                    f"        _rt.show_array(_out, {g.name!r}, {name}, {kinds!r}, {g.type!r})"
+                )
+            else:
+                lines.append(f"        _rt.show_scalar(_out, {g.name!r}, {name}, {g.type!r})")
+        lines.append("")
+        return lines
+
+
+def _calls(f: ast.FunctionDecl) -> list[ast.FunctionCall]:
+    from .semantic import _expr_children, _stmt_exprs, _walk_stmts
+
+    found: list[ast.FunctionCall] = []
+
+    def visit(e: ast.Expr) -> None:
+        if isinstance(e, ast.FunctionCall):
+            found.append(e)
+        for _, child in _expr_children(e):
+            if isinstance(child, list):
+                for c in child:
+                    if c is not None:
+                        visit(c)
+            elif isinstance(child, ast.Expr):
+                visit(child)
+
+    if isinstance(f.body, ast.Block):
+        for st in _walk_stmts(f.body):
+            for e, _ in _stmt_exprs(st):
+                visit(e)
+    return found
+
+
+def maxnesting(program: Program) -> int:
+    """MAXNESTING as stap computes it: the deepest call chain found from each function's
+    body, plus one, plus ten when some function is recursive."""
+    deepest = 0
+    recursive = False
+
+    def visit(f: ast.FunctionDecl, stack: list[int]) -> None:
+        nonlocal deepest, recursive
+        for call in _calls(f):
+            deepest = max(deepest, len(stack) + 1)
+            if call.decl is None:
+                continue
+            if id(call.decl) in stack:
+                recursive = True
+            else:
+                visit(call.decl, [*stack, id(call.decl)])
+
+    for f in program.functions:
+        visit(f, [id(f)])
+    return deepest + 1 + (10 if recursive else 0)
+
+
+def _has_continue(s: ast.Stmt) -> bool:
+    """Does ``s`` contain a ``continue`` for the enclosing loop (not a nested one)?"""
+    if isinstance(s, ast.Continue):
+        return True
+    if isinstance(s, ast.Block):
+        return any(_has_continue(x) for x in s.body)
+    if isinstance(s, ast.If):
+        return _has_continue(s.then) or (s.otherwise is not None and _has_continue(s.otherwise))
+    if isinstance(s, ast.TryBlock):
+        return _has_continue(s.body) or _has_continue(s.handler)
+    return False
+
+
+def generate(program: Program, settings: Settings, module_name: str) -> str:
+    """Pass 3: the Python source of the module."""
+    return CodeGenerator(program, settings, module_name).generate()
+
+
+__all__ = ["ABI", "Settings", "generate", "maxnesting"]

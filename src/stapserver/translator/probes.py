@@ -1,0 +1,184 @@
+"""Probe points the python runtime can run, and what it says about the others.
+
+``begin``/``end``/``error`` (with an optional sequence number), ``never``, and the timers
+``timer.s/sec/ms/msec/us/usec/ns/nsec/hz/jiffies(N)`` with ``.randomize(M)``.  Every other
+SystemTap probe family observes a kernel or a process from inside, which only real
+SystemTap can do.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+from . import ast
+
+# Probe families of SystemTap that need a kernel module or a BPF program: they are
+# recognised so that the error says where to run them, rather than "no match".
+SYSTEMTAP_FAMILIES = frozenset(
+    """kernel kprobe module process syscall nd_syscall nd1_syscall nd2_syscall dw_syscall
+    tp_syscall syscall_any perf procfs netfilter java python python2 python3 input signal
+    vfs ioblock ioblock_trace ioscheduler ioscheduler_trace scsi tcp udp socket nfs nfsd
+    sunrpc scheduler vm irq_handler softirq workqueue netdev tty linuxmib ipmib kprocess
+    tp_kprocess dw_kprocess generic stap stapio staprun prometheus json_data hrtimer""".split()
+)
+
+_TIMER_UNITS = {
+    # name: (nanoseconds per unit, minimum, maximum)
+    "s": (1_000_000_000, 1, 86_400),
+    "sec": (1_000_000_000, 1, 86_400),
+    "ms": (1_000_000, 1, 86_400_000),
+    "msec": (1_000_000, 1, 86_400_000),
+    "us": (1_000, 100, 86_400_000_000),
+    "usec": (1_000, 100, 86_400_000_000),
+    "ns": (1, 100_000, 86_400_000_000_000),
+    "nsec": (1, 100_000, 86_400_000_000_000),
+}
+TIMER_FUNCTORS = (*_TIMER_UNITS, "jiffies", "hz")
+TOP_LEVEL = ("begin", "end", "error", "never", "timer")
+
+
+class ProbeError(Exception):
+    """A probe point that cannot be resolved: ``message`` names the problem and ``tok``
+    the component stap would point at (None: the message stands alone)."""
+
+    def __init__(self, message: str, tok: object | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.tok = tok
+
+
+@dataclass(frozen=True)
+class PointSpec:
+    """A resolved python-runtime probe point."""
+
+    kind: str  # begin end error never timer
+    text: str  # canonical text, as pp() returns it
+    sequence: int = 0  # begin/end/error order
+    interval_ns: int = 0  # timers
+    randomize_ns: int = 0
+    jiffies: int = 0  # timer.jiffies: interval in jiffies (converted with HZ at run time)
+    hz: int = 0  # timer.hz: firings per second
+
+
+def _number_arg(comp: ast.Component) -> int | None:
+    if isinstance(comp.arg, ast.NumberLit):
+        return comp.arg.value
+    return None
+
+
+def _text(components: list[ast.Component]) -> str:
+    parts = []
+    for c in components:
+        arg = ""
+        if c.arg is not None:
+            from .unparse import literal_text
+
+            arg = f"({literal_text(c.arg)})"
+        parts.append(c.functor + arg)
+    return ".".join(parts)
+
+
+def _matches(pattern: str, name: str) -> bool:
+    return fnmatch.fnmatchcase(name, pattern) if any(ch in pattern for ch in "*?[") else (
+        pattern == name
+    )
+
+
+def resolve_builtin(point: ast.ProbePoint, hz: int) -> list[PointSpec]:
+    """The python-runtime probes ``point`` names (wildcards may name several)."""
+    comps = point.components
+    first = comps[0]
+    heads = [name for name in TOP_LEVEL if _matches(first.functor, name)]
+    if not heads:
+        if first.functor in SYSTEMTAP_FAMILIES or any(
+            _matches(first.functor, fam) for fam in SYSTEMTAP_FAMILIES
+        ):
+            raise ProbeError(
+                f"probe point '{_text(comps)}' is not available in the python runtime; "
+                "it needs a compile server with SystemTap (--runtime=kernel or --runtime=bpf)",
+                first.tok,
+            )
+        raise ProbeError("probe point mismatch", first.tok)
+    found: list[PointSpec] = []
+    errors: list[ProbeError] = []
+    for head in heads:
+        try:
+            found.append(_resolve_head(head, comps, hz))
+        except ProbeError as err:
+            errors.append(err)
+    if not found:
+        raise errors[0]
+    return found
+
+
+def _resolve_head(head: str, comps: list[ast.Component], hz: int) -> PointSpec:
+    first = comps[0]
+    if head in ("begin", "end", "error"):
+        if len(comps) > 1:
+            raise ProbeError("invalid suffix for probe", comps[1].tok)
+        if first.arg is None:
+            return PointSpec(head, head)
+        seq = _number_arg(first)
+        if seq is None:
+            raise ProbeError("probe point mismatch", first.tok)
+        return PointSpec(head, f"{head}({seq})", sequence=seq)
+    if head == "never":
+        if len(comps) > 1:
+            raise ProbeError("invalid suffix for probe", comps[1].tok)
+        if first.arg is not None:
+            raise ProbeError("probe point mismatch", first.tok)
+        return PointSpec("never", "never")
+    # timer.*
+    if len(comps) < 2:
+        raise ProbeError("probe point mismatch", first.tok)
+    unit = comps[1]
+    if unit.functor == "profile":
+        raise ProbeError(
+            "probe point 'timer.profile' is not available in the python runtime; "
+            "it needs a compile server with SystemTap (--runtime=kernel)",
+            unit.tok,
+        )
+    names = [n for n in TIMER_FUNCTORS if _matches(unit.functor, n)]
+    value = _number_arg(unit)
+    if not names or value is None:
+        raise ProbeError("probe point mismatch", unit.tok)
+    name = names[0]
+    randomize = 0
+    if len(comps) > 2:
+        rnd = comps[2]
+        if rnd.functor != "randomize" or len(comps) > 3:
+            raise ProbeError("invalid suffix for probe", (comps[3] if len(comps) > 3 else rnd).tok)
+        r = _number_arg(rnd)
+        if r is None:
+            raise ProbeError("probe point mismatch", rnd.tok)
+        randomize = r
+    text = _text(comps)
+    if name == "hz":
+        if value <= 0:
+            raise ProbeError("frequency must be greater than 0")
+        if len(comps) > 2:
+            raise ProbeError("invalid suffix for probe", comps[2].tok)
+        interval = -(-1_000_000_000 // value)
+        if interval < 100_000:
+            raise ProbeError("interval value out of range (100000, 86400000000000)")
+        return PointSpec("timer", text, hz=value, interval_ns=interval)
+    if name == "jiffies":
+        if not 1 <= value <= 1_000_000:
+            raise ProbeError("invalid interval for jiffies timer")
+        if randomize < 0 or randomize > value:
+            raise ProbeError("invalid randomize for jiffies timer")
+        ns_per_jiffy = 1_000_000_000 // hz
+        return PointSpec(
+            "timer",
+            text,
+            jiffies=value,
+            interval_ns=value * ns_per_jiffy,
+            randomize_ns=randomize * ns_per_jiffy,
+        )
+    scale, low, high = _TIMER_UNITS[name]
+    if not low <= value <= high:
+        raise ProbeError(f"interval value out of range ({low}, {high})")
+    if randomize < 0 or randomize > value:
+        raise ProbeError("randomization value out of range")
+    return PointSpec("timer", text, interval_ns=value * scale, randomize_ns=randomize * scale)

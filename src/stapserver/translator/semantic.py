@@ -1,0 +1,1214 @@
+"""Pass 2: from a parse tree to a checked program.
+
+What stap's elaboration does, for what the python runtime can run: probe points resolved
+(aliases expanded), symbols bound to globals, locals and functions, ``@defined`` folded,
+types inferred over long, string and statistics, and every misuse reported with stap's
+wording.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ..errors import SemanticError
+from . import ast
+from .ast import LONG, STATS, STRING, UNKNOWN
+from .builtins import BUILTINS, lookup
+from .probes import TOP_LEVEL, PointSpec, ProbeError, resolve_builtin
+from .source import DiagnosticPrinter, Source, Token
+
+# Probe aliases every python-runtime script may use, as SystemTap's tapsets define them.
+RUNTIME_TAPSET = """\
+probe init = begin(-9223372036854775808) {}
+probe oneshot += begin { exit() }
+"""
+RUNTIME_TAPSET_NAME = "<python runtime tapset>"
+
+
+@dataclass(eq=False)
+class DerivedProbe:
+    spec: PointSpec
+    origin: str  # the probe point as written, before alias expansion
+    tok: Token
+    body: ast.Block
+    condition: ast.Expr | None
+
+
+@dataclass(eq=False)
+class Program:
+    script: ast.ScriptFile
+    probes: list[DerivedProbe]
+    functions: list[ast.FunctionDecl]
+    globals: list[ast.VarDecl]
+    # locals of each probe body (keyed by id of the Block)
+    body_locals: dict[int, dict[str, ast.VarDecl]]
+    warnings: str = ""
+    library_scripts: int = 1
+
+
+@dataclass
+class _Scope:
+    locals: dict[str, ast.VarDecl]
+    function: ast.FunctionDecl | None = None
+
+
+class _Stop(Exception):
+    pass
+
+
+def _similar(name: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(name, candidates, n=5, cutoff=0.5)
+    return f" (similar: {', '.join(close)})" if close else ""
+
+
+class Elaborator:
+    def __init__(
+        self,
+        script: ast.ScriptFile,
+        *,
+        hz: int = 250,
+        diagnostics: DiagnosticPrinter | None = None,
+        library: ast.ScriptFile | None = None,
+    ) -> None:
+        self.script = script
+        self.hz = hz
+        self.diag = diagnostics or DiagnosticPrinter()
+        self.errors: list[str] = []
+        self.globals: dict[str, ast.VarDecl] = {g.name: g for g in script.globals}
+        self.functions: dict[str, list[ast.FunctionDecl]] = {}
+        for f in script.functions:
+            self.functions.setdefault(f.name, []).append(f)
+        self.aliases: list[ast.ProbeAlias] = list(script.aliases)
+        if library is not None:
+            self.aliases.extend(library.aliases)
+        self.body_locals: dict[int, dict[str, ast.VarDecl]] = {}
+        self.used_functions: list[ast.FunctionDecl] = []
+        self._function_seen: set[int] = set()
+        self._changed = False
+        # decl -> token where its type was first inferred
+        self._type_tok: dict[int, Token] = {}
+        self._index_tok: dict[tuple[int, int], Token] = {}
+        self._arity_tok: dict[int, Token] = {}
+
+    # ------------------------------------------------------------------ errors
+    def error(self, message: str, *toks: Token) -> None:
+        text = self.diag.semantic_error(message, *toks)
+        if text:
+            self.errors.append(text)
+
+    def _fail_if_errors(self) -> None:
+        if self.errors:
+            raise SemanticError(
+                "".join(self.errors) + "Pass 2: analysis failed.  [man error::pass2]"
+            )
+
+    # ------------------------------------------------------------------ entry point
+    def run(self) -> Program:
+        probes = self._derive_all()
+        self._fail_if_errors()
+        if not probes:
+            self.error("no probes found")
+            self._fail_if_errors()
+        bodies: list[tuple[ast.Block, list[ast.Expr]]] = []
+        seen: set[int] = set()
+        for p in probes:
+            if id(p.body) not in seen:
+                seen.add(id(p.body))
+                bodies.append((p.body, []))
+        for body, _ in bodies:
+            scope = _Scope(self.body_locals.setdefault(id(body), {}))
+            self._resolve_stmt(body, scope)
+        global_scope = _Scope({})
+        for p in probes:
+            if p.condition is not None:
+                self._resolve_expr(p.condition, global_scope)
+                if global_scope.locals:
+                    name, decl = next(iter(global_scope.locals.items()))
+                    self.error(f"probe condition must not reference local variable {name}", decl.tok)
+                    global_scope.locals.clear()
+        # functions are resolved as they are found to be called (a worklist)
+        i = 0
+        while i < len(self.used_functions):
+            f = self.used_functions[i]
+            self._resolve_function(f)
+            i += 1
+        self._fail_if_errors()
+        for p in probes:
+            if p.condition is not None:
+                p.condition = self._fold(p.condition)
+        self._infer_all(bodies, probes)
+        self._fail_if_errors()
+        self._check_unresolved(bodies, probes)
+        self._check_foreach_modifications(bodies)
+        self._fail_if_errors()
+        used = [g for g in self.script.globals if g.read or g.written or g.init is not None]
+        return Program(self.script, probes, self.used_functions, used, self.body_locals)
+
+    # ------------------------------------------------------------------ probes
+    def _derive_all(self) -> list[DerivedProbe]:
+        out: list[DerivedProbe] = []
+        for probe in self.script.probes:
+            for point in probe.points:
+                try:
+                    found = self._derive(point, probe.body, probe.tok, point.condition, ())
+                except ProbeError as err:
+                    if point.optional:
+                        continue
+                    self._report_probe_error(point, err)
+                    continue
+                origin = point.text()
+                for spec, body, cond in found:
+                    out.append(DerivedProbe(spec, origin, probe.tok, body, cond))
+                if found and point.sufficient:
+                    break
+        return out
+
+    def _report_probe_error(self, point: ast.ProbePoint, err: ProbeError) -> None:
+        first = point.components[0].tok
+        self.error("while resolving probe point", first)
+        msg = err.message
+        if msg == "probe point mismatch":
+            names = list(TOP_LEVEL) + [n.components[0].functor for a in self.aliases for n in a.names]
+            tok = err.tok if isinstance(err.tok, Token) else first
+            msg += _similar(tok.content, names)
+        if isinstance(err.tok, Token):
+            self.error(msg, err.tok)
+        else:
+            self.error(msg)
+
+    def _alias_matches(self, point: ast.ProbePoint) -> list[tuple[ast.ProbeAlias, ast.ProbePoint]]:
+        import fnmatch
+
+        matches = []
+        for alias in self.aliases:
+            for name in alias.names:
+                if len(name.components) != len(point.components):
+                    continue
+                ok = True
+                for mine, theirs in zip(point.components, name.components, strict=True):
+                    if mine.arg is not None or theirs.arg is not None:
+                        ok = False
+                        break
+                    if not fnmatch.fnmatchcase(theirs.functor, mine.functor):
+                        ok = False
+                        break
+                if ok:
+                    matches.append((alias, name))
+        return matches
+
+    def _derive(
+        self,
+        point: ast.ProbePoint,
+        body: ast.Block,
+        tok: Token,
+        condition: ast.Expr | None,
+        expanding: tuple[ast.ProbeAlias, ...],
+    ) -> list[tuple[PointSpec, ast.Block, ast.Expr | None]]:
+        matches = self._alias_matches(point)
+        if not matches:
+            return [(spec, body, condition) for spec in resolve_builtin(point, self.hz)]
+        out: list[tuple[PointSpec, ast.Block, ast.Expr | None]] = []
+        for alias, name in matches:
+            if alias in expanding:
+                raise ProbeError(
+                    f"recursive loop in alias expansion of {name.text()} at "
+                    f"{name.components[0].tok.location}"
+                )
+            memo: dict[int, object] = {}
+            for src in _sources(alias.body):
+                memo[id(src)] = src
+            prologue = copy.deepcopy(alias.body, memo)
+            if alias.epilogue:
+                parts: list[ast.Stmt] = [body, prologue]
+            else:
+                parts = [prologue, body]
+                if alias.body2 is not None:
+                    parts.append(copy.deepcopy(alias.body2, memo))
+            combined = ast.Block(alias.body.tok, parts)
+            for sub in alias.points:
+                cond = condition
+                if sub.condition is not None:
+                    cond = sub.condition if cond is None else ast.Logical(
+                        sub.condition.tok, "&&", cond, sub.condition
+                    )
+                try:
+                    out.extend(self._derive(sub, combined, tok, cond, (*expanding, alias)))
+                except ProbeError:
+                    if sub.optional:
+                        continue
+                    raise
+                if sub.sufficient and out:
+                    break
+        return out
+
+    # ------------------------------------------------------------------ symbols
+    def _resolve_function(self, f: ast.FunctionDecl) -> None:
+        if isinstance(f.body, ast.EmbeddedStmt):
+            self.error(
+                "embedded C code is not available in the python runtime; it needs a "
+                "compile server with SystemTap",
+                f.tok,
+            )
+            return
+        scope = _Scope(f.locals, f)
+        for p in f.params:
+            decl = ast.VarDecl(p.tok, p.name, is_global=False)
+            decl.type = p.type
+            decl.arity = 0
+            if p.type != UNKNOWN:
+                self._type_tok[id(decl)] = p.tok
+            f.locals[p.name] = decl
+        if f.declared_type != UNKNOWN:
+            f.type = f.declared_type
+            self._type_tok[id(f)] = f.tok
+        self._resolve_stmt(f.body, scope)
+
+    def _call_function(self, f: ast.FunctionDecl) -> None:
+        if id(f) not in self._function_seen:
+            self._function_seen.add(id(f))
+            self.used_functions.append(f)
+
+    def _global_array(self, sym: ast.Symbol, scope: _Scope, arity: int) -> None:
+        decl = self.globals.get(sym.name)
+        if decl is None or sym.name in scope.locals:
+            self.error(
+                f"unresolved arity-{arity} global array {sym.name}, missing global declaration?",
+                sym.tok,
+            )
+            return
+        sym.decl = decl
+        self._set_arity(decl, arity, sym.tok)
+
+    def _set_arity(self, decl: ast.VarDecl, arity: int, tok: Token) -> None:
+        if decl.arity < 0:
+            decl.arity = arity
+            self._arity_tok[id(decl)] = tok
+            decl.index_types = [UNKNOWN] * arity
+        elif decl.arity != arity:
+            self.error(f"inconsistent arity ({arity} vs {decl.arity})", tok)
+            first = self._arity_tok.get(id(decl))
+            if first is not None:
+                self.error(f"arity {decl.arity} first inferred here", first)
+
+    def _lookup(self, sym: ast.Symbol, scope: _Scope) -> None:
+        if sym.name in scope.locals:
+            sym.decl = scope.locals[sym.name]
+            return
+        decl = self.globals.get(sym.name)
+        if decl is not None:
+            sym.decl = decl
+            self._set_arity(decl, 0, sym.tok)
+            return
+        local = ast.VarDecl(sym.tok, sym.name, is_global=False)
+        local.arity = 0
+        scope.locals[sym.name] = local
+        sym.decl = local
+
+    def _resolve_stmt(self, s: ast.Stmt, scope: _Scope) -> None:
+        r = self._resolve_expr
+        if isinstance(s, ast.Block):
+            for sub in s.body:
+                self._resolve_stmt(sub, scope)
+        elif isinstance(s, ast.ExprStmt):
+            r(s.expr, scope)
+        elif isinstance(s, ast.If):
+            r(s.cond, scope)
+            self._resolve_stmt(s.then, scope)
+            if s.otherwise is not None:
+                self._resolve_stmt(s.otherwise, scope)
+        elif isinstance(s, ast.For):
+            if s.init is not None:
+                r(s.init.expr, scope)
+            r(s.cond, scope)
+            if s.step is not None:
+                r(s.step.expr, scope)
+            self._resolve_stmt(s.body, scope)
+        elif isinstance(s, ast.Foreach):
+            if isinstance(s.base, ast.Symbol):
+                self._global_array(s.base, scope, len(s.keys))
+            else:
+                r(s.base.stat, scope)
+                if len(s.keys) != 1:
+                    self.error("histogram foreach takes exactly one key", s.tok)
+            for k in s.keys:
+                self._lookup(k, scope)
+            if s.value is not None:
+                self._lookup(s.value, scope)
+            for e in s.slice:
+                if e is not None:
+                    r(e, scope)
+            if s.slice and len(s.slice) != len(s.keys):
+                self.error(
+                    "array slice must have the same number of indexes as the array", s.tok
+                )
+            if s.limit is not None:
+                r(s.limit, scope)
+            self._resolve_stmt(s.body, scope)
+        elif isinstance(s, ast.Return):
+            if s.value is not None:
+                r(s.value, scope)
+        elif isinstance(s, ast.Delete):
+            t = s.target
+            if isinstance(t, ast.Symbol):
+                if t.name in scope.locals:
+                    t.decl = scope.locals[t.name]
+                elif t.name in self.globals:
+                    t.decl = self.globals[t.name]
+                else:
+                    self._lookup(t, scope)
+            elif isinstance(t, ast.ArrayIndex):
+                r(t, scope)
+            else:
+                self.error("invalid operand of delete expression", t.tok)
+        elif isinstance(s, ast.TryBlock):
+            self._resolve_stmt(s.body, scope)
+            if s.catch_var is not None:
+                self._lookup(s.catch_var, scope)
+            self._resolve_stmt(s.handler, scope)
+        elif isinstance(s, ast.EmbeddedStmt):
+            self.error(
+                "embedded C code is not available in the python runtime; it needs a "
+                "compile server with SystemTap",
+                s.tok,
+            )
+        elif isinstance(s, ast.Next) and scope.function is not None:
+            self.error(
+                "'next' in a function (overload dispatch) is not available in the python "
+                "runtime",
+                s.tok,
+            )
+
+    def _resolve_expr(self, e: ast.Expr, scope: _Scope) -> None:
+        r = self._resolve_expr
+        if isinstance(e, ast.Symbol):
+            self._lookup(e, scope)
+        elif isinstance(e, ast.NumberLit | ast.StringLit):
+            return
+        elif isinstance(e, ast.ArrayIndex):
+            if isinstance(e.base, ast.Symbol):
+                self._global_array(e.base, scope, len(e.indexes))
+            else:
+                r(e.base.stat, scope)
+                if len(e.indexes) != 1:
+                    self.error("histogram index takes exactly one index", e.tok)
+            for i in e.indexes:
+                if i is None:
+                    self.error("array slice ('*') is only allowed in foreach and 'in'", e.tok)
+                else:
+                    r(i, scope)
+        elif isinstance(e, ast.ArrayIn):
+            base = e.index.base
+            if isinstance(base, ast.Symbol):
+                self._global_array(base, scope, len(e.index.indexes))
+            else:
+                self.error("histogram cannot be tested with 'in'", e.tok)
+            for i in e.index.indexes:
+                if i is not None:
+                    r(i, scope)
+        elif isinstance(e, ast.FunctionCall):
+            for a in e.args:
+                r(a, scope)
+            candidates = [f for f in self.functions.get(e.name, []) if len(f.params) == len(e.args)]
+            if candidates:
+                candidates.sort(key=lambda f: f.priority)
+                e.decl = candidates[0]
+                self._call_function(candidates[0])
+                return
+            if e.name in self.functions:
+                f = self.functions[e.name][0]
+                self.error(
+                    f"arity mismatch found (function '{e.name}' takes {len(f.params)} args)",
+                    e.tok,
+                    f.tok,
+                )
+                return
+            b = lookup(e.name, len(e.args))
+            if b is not None:
+                e.builtin = e.name
+                return
+            if e.name in BUILTINS:
+                n = len(BUILTINS[e.name][0].args)
+                self.error(f"arity mismatch found (function '{e.name}' takes {n} args)", e.tok)
+                return
+            names = list(self.functions) + list(BUILTINS)
+            self.error(f"unresolved function {e.name}{_similar(e.name, names)}", e.tok)
+        elif isinstance(e, ast.PrintFormat):
+            if e.hist is not None:
+                r(e.hist.stat, scope)
+            for a in e.args:
+                r(a, scope)
+        elif isinstance(e, ast.StatOp | ast.HistOp):
+            r(e.stat, scope)
+            stat = e.stat
+            if isinstance(stat, ast.Symbol) and isinstance(stat.decl, ast.VarDecl):
+                if not stat.decl.is_global:
+                    self.error(
+                        "stat locals not supported, missing global declaration? ", stat.tok
+                    )
+        elif isinstance(e, ast.Assignment):
+            r(e.left, scope)
+            r(e.right, scope)
+            if e.op == "<<<":
+                left = e.left
+                if isinstance(left, ast.Symbol) and left.decl is not None and not left.decl.is_global:
+                    self.error("stat locals not supported, missing global declaration? ", left.tok)
+        elif isinstance(e, ast.Unary | ast.Crement):
+            r(e.operand, scope)
+        elif isinstance(e, ast.Binary | ast.Logical | ast.Comparison | ast.Concat):
+            r(e.left, scope)
+            r(e.right, scope)
+        elif isinstance(e, ast.RegexMatch):
+            r(e.left, scope)
+        elif isinstance(e, ast.Ternary):
+            r(e.cond, scope)
+            r(e.then, scope)
+            r(e.otherwise, scope)
+        elif isinstance(e, ast.Defined):
+            # resolved when folded: a target symbol is never defined here
+            if not isinstance(e.operand, ast.TargetSymbol):
+                r(e.operand, scope)
+        elif isinstance(e, ast.Entry):
+            self.error("@entry is only available in return probes (not in the python runtime)", e.tok)
+        elif isinstance(e, ast.TargetSymbol):
+            what = "target-symbol expression" if e.kind in ("$", "@var") else f"{e.kind} expression"
+            self.error(
+                f"unresolved {what}: the python runtime cannot read a probed program's "
+                "memory; it needs a compile server with SystemTap",
+                e.tok,
+            )
+        elif isinstance(e, ast.EmbeddedExpr):
+            self.error(
+                "embedded C code is not available in the python runtime; it needs a "
+                "compile server with SystemTap",
+                e.tok,
+            )
+        elif isinstance(e, ast.OtherAtOp):
+            self.error(f"{e.name} is not available in the python runtime", e.tok)
+
+    # ------------------------------------------------------------------ folding
+    def _fold(self, e: ast.Expr) -> ast.Expr:
+        """Replace @defined(...) by 0 or 1 and drop ternary branches it decides."""
+        if isinstance(e, ast.Defined):
+            value = 0 if _contains_target(e.operand) else 1
+            return ast.NumberLit(e.tok, value)
+        if isinstance(e, ast.Ternary):
+            e.cond = self._fold(e.cond)
+            if isinstance(e.cond, ast.NumberLit) and _decided_by_defined(e.cond):
+                return self._fold(e.then if e.cond.value else e.otherwise)
+            e.then = self._fold(e.then)
+            e.otherwise = self._fold(e.otherwise)
+            return e
+        for name, child in _expr_children(e):
+            if isinstance(child, list):
+                for i, c in enumerate(child):
+                    if c is not None:
+                        child[i] = self._fold(c)
+            elif child is not None:
+                setattr(e, name, self._fold(child))
+        return e
+
+    def _fold_stmt(self, s: ast.Stmt) -> ast.Stmt:
+        if isinstance(s, ast.If):
+            s.cond = self._fold(s.cond)
+            if isinstance(s.cond, ast.NumberLit) and _decided_by_defined(s.cond):
+                chosen = s.then if s.cond.value else s.otherwise
+                return self._fold_stmt(chosen) if chosen is not None else ast.NullStmt(s.tok)
+            s.then = self._fold_stmt(s.then)
+            if s.otherwise is not None:
+                s.otherwise = self._fold_stmt(s.otherwise)
+            return s
+        if isinstance(s, ast.Block):
+            s.body = [self._fold_stmt(x) for x in s.body]
+        elif isinstance(s, ast.ExprStmt):
+            s.expr = self._fold(s.expr)
+        elif isinstance(s, ast.For):
+            if s.init is not None:
+                s.init.expr = self._fold(s.init.expr)
+            s.cond = self._fold(s.cond)
+            if s.step is not None:
+                s.step.expr = self._fold(s.step.expr)
+            s.body = self._fold_stmt(s.body)
+        elif isinstance(s, ast.Foreach):
+            if s.limit is not None:
+                s.limit = self._fold(s.limit)
+            s.slice = [None if x is None else self._fold(x) for x in s.slice]
+            s.body = self._fold_stmt(s.body)
+        elif isinstance(s, ast.Return) and s.value is not None:
+            s.value = self._fold(s.value)
+        elif isinstance(s, ast.TryBlock):
+            self._fold_stmt(s.body)
+            self._fold_stmt(s.handler)
+        return s
+
+    # ------------------------------------------------------------------ types
+    def _infer_all(
+        self, bodies: list[tuple[ast.Block, list[ast.Expr]]], probes: list[DerivedProbe]
+    ) -> None:
+        for body, _ in bodies:
+            self._fold_stmt(body)
+        for f in self.used_functions:
+            if isinstance(f.body, ast.Block):
+                self._fold_stmt(f.body)
+        for g in self.script.globals:
+            if g.init is not None:
+                t = LONG if isinstance(g.init, ast.NumberLit) else STRING
+                g.type = t
+                self._type_tok[id(g)] = g.tok
+                g.written = True
+        for _ in range(50):
+            self._changed = False
+            for body, _ in bodies:
+                self._infer_stmt(body, None)
+            for p in probes:
+                if p.condition is not None:
+                    self._infer(p.condition, LONG)
+            for f in self.used_functions:
+                if isinstance(f.body, ast.Block):
+                    self._infer_stmt(f.body, f)
+            if not self._changed or self.errors:
+                break
+
+    def _unify_decl(self, decl: ast.VarDecl, t: str, tok: Token) -> str:
+        if t == UNKNOWN:
+            return decl.type
+        if decl.type == UNKNOWN:
+            decl.type = t
+            self._type_tok[id(decl)] = tok
+            self._changed = True
+        elif decl.type != t:
+            self._mismatch_decl(decl.type, t, tok, self._type_tok.get(id(decl)))
+        return decl.type
+
+    def _mismatch_decl(self, have: str, want: str, tok: Token, first: Token | None) -> None:
+        self.error(f"type mismatch ({want})", tok)
+        if first is not None:
+            self.error(f"type was first inferred here ({have})", first)
+
+    def _expect(self, e: ast.Expr, actual: str, t: str) -> None:
+        e.type = actual
+        if t not in (UNKNOWN, actual):
+            if actual == STATS or t == STATS:
+                self.error(f"invalid type {actual}", e.tok)
+            else:
+                self.error(f"type mismatch: expected {t} but found {actual}", e.tok)
+
+    def _infer(self, e: ast.Expr, t: str) -> None:  # noqa: C901 - one case per node
+        inf = self._infer
+        if isinstance(e, ast.NumberLit):
+            self._expect(e, LONG, t)
+        elif isinstance(e, ast.StringLit):
+            self._expect(e, STRING, t)
+        elif isinstance(e, ast.Symbol):
+            decl = e.decl
+            if decl is None:
+                return
+            if decl.arity > 0:
+                self.error(f"array {decl.name} used as a scalar", e.tok)
+                return
+            if t == STATS and decl.type == UNKNOWN and not decl.is_global:
+                return
+            if decl.type == STATS and t not in (UNKNOWN, STATS):
+                self.error("invalid type stats", e.tok)
+                e.type = STATS
+                return
+            e.type = self._unify_decl(decl, t, e.tok)
+        elif isinstance(e, ast.ArrayIndex):
+            self._infer_index(e, t)
+        elif isinstance(e, ast.ArrayIn):
+            self._infer_keys(e.index)
+            self._expect(e, LONG, t)
+        elif isinstance(e, ast.Assignment):
+            self._infer_assignment(e, t)
+        elif isinstance(e, ast.Binary):
+            inf(e.left, LONG)
+            inf(e.right, LONG)
+            self._expect(e, LONG, t)
+        elif isinstance(e, ast.Logical):
+            inf(e.left, LONG)
+            inf(e.right, LONG)
+            self._expect(e, LONG, t)
+        elif isinstance(e, ast.Unary):
+            inf(e.operand, LONG)
+            self._expect(e, LONG, t)
+        elif isinstance(e, ast.Crement):
+            if not _is_lvalue(e.operand):
+                self.error("expected lvalue", e.operand.tok)
+            inf(e.operand, LONG)
+            self._expect(e, LONG, t)
+        elif isinstance(e, ast.Concat):
+            inf(e.left, STRING)
+            inf(e.right, STRING)
+            self._expect(e, STRING, t)
+        elif isinstance(e, ast.Comparison):
+            inf(e.left, UNKNOWN)
+            inf(e.right, e.left.type)
+            if e.left.type == UNKNOWN and e.right.type != UNKNOWN:
+                inf(e.left, e.right.type)
+            if STATS in (e.left.type, e.right.type):
+                self.error("invalid type stats", e.tok)
+            self._expect(e, LONG, t)
+        elif isinstance(e, ast.RegexMatch):
+            inf(e.left, STRING)
+            self._expect(e, LONG, t)
+        elif isinstance(e, ast.Ternary):
+            inf(e.cond, LONG)
+            inf(e.then, t)
+            inf(e.otherwise, e.then.type if e.then.type != UNKNOWN else t)
+            if e.then.type == UNKNOWN and e.otherwise.type != UNKNOWN:
+                inf(e.then, e.otherwise.type)
+            e.type = e.then.type
+        elif isinstance(e, ast.FunctionCall):
+            self._infer_call(e, t)
+        elif isinstance(e, ast.PrintFormat):
+            self._infer_print(e, t)
+        elif isinstance(e, ast.StatOp):
+            inf(e.stat, STATS)
+            if e.kind == "variance":
+                self._note_stat(e.stat, bit_shift=e.params[0] if e.params else 0, tok=e.tok)
+            self._expect(e, LONG, t)
+        elif isinstance(e, ast.HistOp):
+            inf(e.stat, STATS)
+            e.type = STATS
+
+    def _note_stat(
+        self,
+        stat: ast.Expr,
+        *,
+        bit_shift: int | None = None,
+        hist: tuple[str, tuple[int, ...]] | None = None,
+        tok: Token | None = None,
+    ) -> None:
+        decl = None
+        if isinstance(stat, ast.Symbol):
+            decl = stat.decl
+        elif isinstance(stat, ast.ArrayIndex) and isinstance(stat.base, ast.Symbol):
+            decl = stat.base.decl
+        if decl is None:
+            return
+        if bit_shift is not None:
+            if not 0 <= bit_shift <= 62:
+                self.error(f"bit shift ({bit_shift}) out of range <0..62>", tok or stat.tok)
+            elif decl.bit_shift is not None and decl.bit_shift != bit_shift:
+                self.error(
+                    f"conflicting bit shifts declared (previously {decl.bit_shift})",
+                    tok or stat.tok,
+                )
+            else:
+                decl.bit_shift = bit_shift
+        if hist is not None and hist not in decl.hist_specs:
+            decl.hist_specs.append(hist)
+            if len(decl.hist_specs) > 1:
+                self.error(
+                    f"multiple histogram types declared on '__global_{decl.name}'",
+                    tok or stat.tok,
+                )
+
+    def _infer_index(self, e: ast.ArrayIndex, t: str) -> None:
+        if isinstance(e.base, ast.HistOp):
+            self._infer(e.base, STATS)
+            self._note_hist(e.base)
+            for i in e.indexes:
+                if i is not None:
+                    self._infer(i, LONG)
+            self._expect(e, LONG, t)
+            return
+        decl = e.base.decl
+        self._infer_keys(e)
+        if decl is None:
+            return
+        if decl.type == STATS and t not in (UNKNOWN, STATS):
+            self.error("invalid type stats", e.tok)
+            e.type = STATS
+            return
+        e.type = self._unify_decl(decl, t, e.tok)
+
+    def _infer_keys(self, e: ast.ArrayIndex) -> None:
+        if not isinstance(e.base, ast.Symbol) or e.base.decl is None:
+            return
+        decl = e.base.decl
+        if decl.arity != len(e.indexes):
+            return
+        for n, idx in enumerate(e.indexes):
+            if idx is None:
+                continue
+            want = decl.index_types[n]
+            self._infer(idx, want)
+            if idx.type == STATS:
+                self.error("invalid type stats", idx.tok)
+                continue
+            if want == UNKNOWN and idx.type != UNKNOWN:
+                decl.index_types[n] = idx.type
+                self._index_tok[(id(decl), n)] = idx.tok
+                self._changed = True
+            elif want != UNKNOWN and idx.type not in (UNKNOWN, want):
+                self.error(f"index {n} type mismatch ({idx.type})", idx.tok)
+                first = self._index_tok.get((id(decl), n))
+                if first is not None:
+                    self.error(f"type of index {n} was first inferred here ({want})", first)
+
+    def _infer_assignment(self, e: ast.Assignment, t: str) -> None:
+        inf = self._infer
+        if not _is_lvalue(e.left):
+            self.error("expected lvalue", e.left.tok)
+        if e.op == "<<<":
+            inf(e.left, STATS)
+            inf(e.right, LONG)
+            self._expect(e, LONG, t)
+        elif e.op == "=":
+            inf(e.left, t)
+            inf(e.right, e.left.type)
+            if e.left.type == UNKNOWN and e.right.type != UNKNOWN:
+                inf(e.left, e.right.type)
+            if e.left.type == STATS:
+                self.error("invalid type stats", e.left.tok)
+            e.type = e.left.type
+        elif e.op == ".=":
+            inf(e.left, STRING)
+            inf(e.right, STRING)
+            self._expect(e, STRING, t)
+        else:
+            inf(e.left, LONG)
+            inf(e.right, LONG)
+            self._expect(e, LONG, t)
+
+    def _infer_call(self, e: ast.FunctionCall, t: str) -> None:
+        if e.decl is not None:
+            f = e.decl
+            for arg, param in zip(e.args, f.params, strict=False):
+                decl = f.locals.get(param.name)
+                if decl is None:
+                    continue
+                self._infer(arg, decl.type)
+                if decl.type == UNKNOWN and arg.type not in (UNKNOWN, STATS):
+                    self._unify_decl(decl, arg.type, arg.tok)
+                if arg.type == STATS:
+                    self.error("invalid type stats", arg.tok)
+            if t != UNKNOWN:
+                if f.type == UNKNOWN:
+                    f.type = t
+                    self._type_tok[id(f)] = e.tok
+                    self._changed = True
+                elif f.type != t:
+                    self._mismatch_decl(f.type, t, e.tok, self._type_tok.get(id(f)))
+            e.type = f.type
+            return
+        if e.builtin is None:
+            return
+        b = lookup(e.builtin, len(e.args))
+        assert b is not None
+        for arg, want in zip(e.args, b.args, strict=True):
+            self._infer(arg, want)
+        if b.ret == UNKNOWN:
+            e.type = UNKNOWN
+            if t != UNKNOWN:
+                self.error("unresolved type ", e.tok)
+        else:
+            self._expect(e, b.ret, t)
+
+    def _note_hist(self, h: ast.HistOp) -> None:
+        self._note_stat(h.stat, hist=(h.kind, tuple(h.params)), tok=h.tok)
+
+    def _infer_print(self, e: ast.PrintFormat, t: str) -> None:
+        if e.hist is not None:
+            self._infer(e.hist, STATS)
+            self._note_hist(e.hist)
+        if e.parsed is not None:
+            types = e.parsed.arg_types
+            if len(types) != len(e.args):
+                self.error("Wrong number of args to formatted print operator", e.tok)
+            for arg, want in zip(e.args, types, strict=False):
+                self._infer(arg, want)
+        else:
+            for arg in e.args:
+                self._infer(arg, UNKNOWN)
+                if arg.type == STATS:
+                    self.error("invalid type stats", arg.tok)
+        self._expect(e, STRING if e.to_string else LONG, t)
+
+    def _infer_stmt(self, s: ast.Stmt, fn: ast.FunctionDecl | None) -> None:
+        inf = self._infer
+        if isinstance(s, ast.Block):
+            for sub in s.body:
+                self._infer_stmt(sub, fn)
+        elif isinstance(s, ast.ExprStmt):
+            inf(s.expr, UNKNOWN)
+        elif isinstance(s, ast.If):
+            inf(s.cond, LONG)
+            self._infer_stmt(s.then, fn)
+            if s.otherwise is not None:
+                self._infer_stmt(s.otherwise, fn)
+        elif isinstance(s, ast.For):
+            if s.init is not None:
+                inf(s.init.expr, UNKNOWN)
+            inf(s.cond, LONG)
+            if s.step is not None:
+                inf(s.step.expr, UNKNOWN)
+            self._infer_stmt(s.body, fn)
+        elif isinstance(s, ast.Foreach):
+            self._infer_foreach(s, fn)
+        elif isinstance(s, ast.Return):
+            if fn is None or s.value is None:
+                return
+            inf(s.value, fn.type)
+            if fn.type == UNKNOWN and s.value.type not in (UNKNOWN,):
+                if s.value.type == STATS:
+                    self.error("invalid type stats", s.value.tok)
+                    return
+                fn.type = s.value.type
+                self._type_tok[id(fn)] = s.value.tok
+                self._changed = True
+        elif isinstance(s, ast.Delete):
+            t = s.target
+            if isinstance(t, ast.ArrayIndex):
+                self._infer_keys(t)
+        elif isinstance(s, ast.TryBlock):
+            self._infer_stmt(s.body, fn)
+            if s.catch_var is not None:
+                inf(s.catch_var, STRING)
+            self._infer_stmt(s.handler, fn)
+
+    def _infer_foreach(self, s: ast.Foreach, fn: ast.FunctionDecl | None) -> None:
+        if isinstance(s.base, ast.HistOp):
+            self._infer(s.base, STATS)
+            self._note_hist(s.base)
+            for k in s.keys:
+                self._infer(k, LONG)
+            if s.value is not None:
+                self._infer(s.value, LONG)
+        else:
+            decl = s.base.decl
+            if decl is not None and decl.arity == len(s.keys):
+                for n, k in enumerate(s.keys):
+                    want = decl.index_types[n]
+                    self._infer(k, want)
+                    if want == UNKNOWN and k.type != UNKNOWN:
+                        decl.index_types[n] = k.type
+                        self._index_tok[(id(decl), n)] = k.tok
+                        self._changed = True
+                for n, sl in enumerate(s.slice):
+                    if sl is not None:
+                        self._infer(sl, decl.index_types[n])
+                if s.value is not None:
+                    if decl.type == STATS:
+                        self.error("invalid type stats", s.value.tok)
+                    else:
+                        self._infer(s.value, decl.type)
+                        if decl.type == UNKNOWN and s.value.type != UNKNOWN:
+                            self._unify_decl(decl, s.value.type, s.value.tok)
+                if s.sort_aggregate is not None and decl.type not in (STATS, UNKNOWN):
+                    self.error("sorting by a statistical operation needs a stats array", s.tok)
+                if s.sort_aggregate == "variance":
+                    self._note_stat(s.base, bit_shift=0, tok=s.tok)
+        if s.limit is not None:
+            self._infer(s.limit, LONG)
+        self._infer_stmt(s.body, fn)
+
+    # ------------------------------------------------------------------ final checks
+    def _check_unresolved(
+        self, bodies: list[tuple[ast.Block, list[ast.Expr]]], probes: list[DerivedProbe]
+    ) -> None:
+        def check(e: ast.Expr, void_ok: bool) -> None:
+            if isinstance(e, ast.Symbol | ast.ArrayIndex | ast.FunctionCall):
+                if e.type == UNKNOWN and not void_ok:
+                    self.error("unresolved type ", e.tok)
+            for _, child in _expr_children(e):
+                if isinstance(child, list):
+                    for c in child:
+                        if c is not None:
+                            check(c, False)
+                elif isinstance(child, ast.Expr):
+                    check(child, False)
+
+        roots: list[ast.Stmt] = [b for b, _ in bodies]
+        roots += [f.body for f in self.used_functions if isinstance(f.body, ast.Block)]
+        for root in roots:
+            for st in _walk_stmts(root):
+                for e, void_ok in _stmt_exprs(st):
+                    check(e, void_ok)
+                mark_stmt_uses(st)
+        for p in probes:
+            if p.condition is not None:
+                check(p.condition, False)
+                mark_uses(p.condition)
+        for g in self.script.globals:
+            if (g.read or g.written) and g.type == UNKNOWN:
+                self.error("unresolved type ", g.tok)
+            for n, it in enumerate(g.index_types):
+                if it == UNKNOWN and (g.read or g.written):
+                    self.error(f"unresolved type of index {n}", g.tok)
+
+    def _check_foreach_modifications(self, bodies: list[tuple[ast.Block, list[ast.Expr]]]) -> None:
+        writes = _function_writes(self.used_functions)
+        roots: list[ast.Stmt] = [b for b, _ in bodies]
+        roots += [f.body for f in self.used_functions if isinstance(f.body, ast.Block)]
+        for root in roots:
+            for st in _walk_stmts(root):
+                if not isinstance(st, ast.Foreach) or not isinstance(st.base, ast.Symbol):
+                    continue
+                target = st.base.decl
+                if target is None:
+                    continue
+                for inner in _walk_stmts(st.body):
+                    for e, _ in _stmt_exprs(inner):
+                        for sub in _walk_expr(e):
+                            sym = _written_symbol(sub)
+                            if sym is not None and sym.decl is target:
+                                self.error(
+                                    f"variable '{target.name}' modified during 'foreach' "
+                                    "iteration",
+                                    sym.tok,
+                                )
+                            if isinstance(sub, ast.FunctionCall) and sub.decl is not None:
+                                if target.name in writes.get(id(sub.decl), set()):
+                                    self.error(
+                                        f"function call modifies var '{target.name}' during "
+                                        "'foreach' iteration",
+                                        sub.tok,
+                                    )
+                    if isinstance(inner, ast.Delete):
+                        sym = _base_symbol(inner.target)
+                        if sym is not None and sym.decl is target:
+                            self.error(
+                                f"variable '{target.name}' modified during 'foreach' iteration",
+                                sym.tok,
+                            )
+
+
+# ---------------------------------------------------------------------- tree walking
+
+
+def _sources(node: object) -> Iterator[Source]:
+    tok = getattr(node, "tok", None)
+    if isinstance(tok, Token):
+        yield tok.location.source
+
+
+def _expr_children(e: ast.Expr) -> list[tuple[str, object]]:
+    if isinstance(e, ast.Binary | ast.Logical | ast.Comparison | ast.Concat):
+        return [("left", e.left), ("right", e.right)]
+    if isinstance(e, ast.Assignment):
+        return [("left", e.left), ("right", e.right)]
+    if isinstance(e, ast.Unary | ast.Crement):
+        return [("operand", e.operand)]
+    if isinstance(e, ast.RegexMatch):
+        return [("left", e.left)]
+    if isinstance(e, ast.Ternary):
+        return [("cond", e.cond), ("then", e.then), ("otherwise", e.otherwise)]
+    if isinstance(e, ast.ArrayIndex):
+        out: list[tuple[str, object]] = [("indexes", e.indexes)]
+        if isinstance(e.base, ast.HistOp):
+            out.append(("base", e.base))
+        return out
+    if isinstance(e, ast.ArrayIn):
+        return [("index", e.index)]
+    if isinstance(e, ast.FunctionCall):
+        return [("args", e.args)]
+    if isinstance(e, ast.PrintFormat):
+        out = [("args", e.args)]
+        if e.hist is not None:
+            out.append(("hist", e.hist))
+        return out
+    if isinstance(e, ast.StatOp | ast.HistOp):
+        return [("stat", e.stat)]
+    if isinstance(e, ast.Defined | ast.Entry):
+        return [("operand", e.operand)]
+    return []
+
+
+def _walk_expr(e: ast.Expr) -> Iterator[ast.Expr]:
+    yield e
+    for _, child in _expr_children(e):
+        if isinstance(child, list):
+            for c in child:
+                if c is not None:
+                    yield from _walk_expr(c)
+        elif isinstance(child, ast.Expr):
+            yield from _walk_expr(child)
+
+
+def _walk_stmts(s: ast.Stmt) -> Iterator[ast.Stmt]:
+    yield s
+    if isinstance(s, ast.Block):
+        for sub in s.body:
+            yield from _walk_stmts(sub)
+    elif isinstance(s, ast.If):
+        yield from _walk_stmts(s.then)
+        if s.otherwise is not None:
+            yield from _walk_stmts(s.otherwise)
+    elif isinstance(s, ast.For | ast.Foreach):
+        yield from _walk_stmts(s.body)
+    elif isinstance(s, ast.TryBlock):
+        yield from _walk_stmts(s.body)
+        yield from _walk_stmts(s.handler)
+
+
+def _stmt_exprs(s: ast.Stmt) -> list[tuple[ast.Expr, bool]]:
+    """The expressions a statement evaluates directly, and whether each may be void."""
+    if isinstance(s, ast.ExprStmt):
+        return [(s.expr, True)]
+    if isinstance(s, ast.If):
+        return [(s.cond, False)]
+    if isinstance(s, ast.For):
+        out = [(s.cond, False)]
+        if s.init is not None:
+            out.append((s.init.expr, True))
+        if s.step is not None:
+            out.append((s.step.expr, True))
+        return out
+    if isinstance(s, ast.Foreach):
+        out2: list[tuple[ast.Expr, bool]] = [(x, False) for x in s.slice if x is not None]
+        if s.limit is not None:
+            out2.append((s.limit, False))
+        return out2
+    if isinstance(s, ast.Return) and s.value is not None:
+        return [(s.value, False)]
+    if isinstance(s, ast.Delete) and isinstance(s.target, ast.ArrayIndex):
+        return [(i, False) for i in s.target.indexes if i is not None]
+    return []
+
+
+def _base_symbol(e: ast.Expr) -> ast.Symbol | None:
+    if isinstance(e, ast.Symbol):
+        return e
+    if isinstance(e, ast.ArrayIndex) and isinstance(e.base, ast.Symbol):
+        return e.base
+    return None
+
+
+def _written_symbol(e: ast.Expr) -> ast.Symbol | None:
+    if isinstance(e, ast.Assignment):
+        return _base_symbol(e.left)
+    if isinstance(e, ast.Crement):
+        return _base_symbol(e.operand)
+    return None
+
+
+def _is_lvalue(e: ast.Expr) -> bool:
+    return isinstance(e, ast.Symbol) or (
+        isinstance(e, ast.ArrayIndex) and isinstance(e.base, ast.Symbol)
+    )
+
+
+def _contains_target(e: ast.Expr) -> bool:
+    if isinstance(e, ast.TargetSymbol | ast.Entry | ast.EmbeddedExpr | ast.OtherAtOp):
+        return True
+    return any(
+        _contains_target(c)
+        for c in _walk_expr(e)
+        if c is not e and isinstance(c, ast.TargetSymbol | ast.Entry)
+    )
+
+
+def _decided_by_defined(lit: ast.NumberLit) -> bool:
+    return lit.tok.content == "@defined"
+
+
+# How a use of a variable counts: read, written, or both.
+READ, WRITE, BOTH = 1, 2, 3
+
+
+def _mark(decl: ast.VarDecl | None, mode: int) -> None:
+    if decl is not None:
+        decl.read = decl.read or bool(mode & READ)
+        decl.written = decl.written or bool(mode & WRITE)
+
+
+def mark_uses(e: ast.Expr, mode: int = READ) -> None:
+    """Record which variables are read and which written (for the end-of-run display
+    of globals written but never read)."""
+    if isinstance(e, ast.Symbol):
+        _mark(e.decl, mode)
+    elif isinstance(e, ast.ArrayIndex):
+        if isinstance(e.base, ast.Symbol):
+            _mark(e.base.decl, mode)
+        else:
+            mark_uses(e.base)
+        for i in e.indexes:
+            if i is not None:
+                mark_uses(i)
+    elif isinstance(e, ast.Assignment):
+        # stap counts x += 1 and x++ as writes only: such a global is still displayed
+        mark_uses(e.left, WRITE)
+        mark_uses(e.right)
+    elif isinstance(e, ast.Crement):
+        mark_uses(e.operand, WRITE)
+    else:
+        for _, child in _expr_children(e):
+            if isinstance(child, list):
+                for c in child:
+                    if c is not None:
+                        mark_uses(c)
+            elif isinstance(child, ast.Expr):
+                mark_uses(child)
+
+
+def mark_stmt_uses(s: ast.Stmt) -> None:
+    for e, _ in _stmt_exprs(s):
+        mark_uses(e)
+    if isinstance(s, ast.Foreach):
+        if isinstance(s.base, ast.Symbol):
+            _mark(s.base.decl, READ)
+        else:
+            mark_uses(s.base)
+        for k in s.keys:
+            _mark(k.decl, WRITE)
+        if s.value is not None:
+            _mark(s.value.decl, WRITE)
+    elif isinstance(s, ast.Delete):
+        sym = _base_symbol(s.target)
+        if sym is not None:
+            _mark(sym.decl, BOTH)  # stap counts a delete as a read too
+    elif isinstance(s, ast.TryBlock) and s.catch_var is not None:
+        _mark(s.catch_var.decl, WRITE)
+
+
+def _function_writes(functions: list[ast.FunctionDecl]) -> dict[int, set[str]]:
+    """For each function, the globals it (or what it calls) may modify."""
+    direct: dict[int, set[str]] = {}
+    calls: dict[int, list[ast.FunctionDecl]] = {}
+    for f in functions:
+        names: set[str] = set()
+        called: list[ast.FunctionDecl] = []
+        if isinstance(f.body, ast.Block):
+            for st in _walk_stmts(f.body):
+                if isinstance(st, ast.Delete):
+                    sym = _base_symbol(st.target)
+                    if sym is not None and sym.decl is not None and sym.decl.is_global:
+                        names.add(sym.decl.name)
+                for e, _ in _stmt_exprs(st):
+                    for sub in _walk_expr(e):
+                        sym = _written_symbol(sub)
+                        if sym is not None and sym.decl is not None and sym.decl.is_global:
+                            names.add(sym.decl.name)
+                        if isinstance(sub, ast.FunctionCall) and sub.decl is not None:
+                            called.append(sub.decl)
+        direct[id(f)] = names
+        calls[id(f)] = called
+    changed = True
+    while changed:
+        changed = False
+        for f in functions:
+            mine = direct[id(f)]
+            for g in calls[id(f)]:
+                extra = direct.get(id(g), set()) - mine
+                if extra:
+                    mine |= extra
+                    changed = True
+    return direct
+
+
+def elaborate(
+    script: ast.ScriptFile,
+    *,
+    hz: int = 250,
+    diagnostics: DiagnosticPrinter | None = None,
+    library: ast.ScriptFile | None = None,
+) -> Program:
+    """Pass 2; raises :class:`SemanticError` with every problem found."""
+    return Elaborator(script, hz=hz, diagnostics=diagnostics, library=library).run()
+
+
+__all__ = ["DerivedProbe", "Elaborator", "Program", "elaborate"]
