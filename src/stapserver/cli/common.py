@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -30,7 +31,5 @@ def run_command(body: Callable[[], int], prog: str) -> int:
 
 
 def _flush_quietly() -> None:
-    try:
+    with contextlib.suppress(BrokenPipeError, ValueError, OSError):
         sys.stdout.flush()
-    except (BrokenPipeError, ValueError, OSError):
-        pass

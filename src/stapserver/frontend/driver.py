@@ -21,10 +21,10 @@ from .. import SYSTEMTAP_VERSION, __version__
 from ..errors import InputError, StapError, UsageError
 from ..runtime import loader
 from ..runtime.engine import RunOptions, run_module
-from ..translator import ast
+from ..translator import ast, library
 from ..translator.codegen import Settings, generate
 from ..translator.parser import PreprocessorContext, parse
-from ..translator.semantic import RUNTIME_TAPSET, RUNTIME_TAPSET_NAME, Program, elaborate
+from ..translator.semantic import Program, elaborate
 from ..translator.source import DiagnosticPrinter, Source
 from ..translator.unparse import script_text
 from .options import LIMIT_NAMES, Options, parse_options
@@ -75,7 +75,9 @@ class PassTimer:
         u0, s0 = self.start_cpu
         u1, s1 = _cpu()
         real = time.perf_counter() - self.start_real
-        return f"in {int((u1 - u0) * 1000)}usr/{int((s1 - s0) * 1000)}sys/{int(real * 1000)}real ms."
+        return (
+            f"in {int((u1 - u0) * 1000)}usr/{int((s1 - s0) * 1000)}sys/{int(real * 1000)}real ms."
+        )
 
     def memory(self) -> str:
         return f"using {memory_usage()}, "
@@ -151,7 +153,9 @@ def settings_from(options: Options) -> Settings:
             try:
                 number = int(value, 0)
             except ValueError:
-                raise UsageError(f"Invalid value '{value}' for -D {key}: expected a number.") from None
+                raise UsageError(
+                    f"Invalid value '{value}' for -D {key}: expected a number."
+                ) from None
             if hasattr(settings, key):
                 setattr(settings, key, number)
         settings.extra[key] = value
@@ -243,7 +247,7 @@ class FrontEnd:
 
     def library(self, ctx: PreprocessorContext) -> tuple[ast.ScriptFile, list[ast.ScriptFile]]:
         """The runtime's own tapset, and the .stp files of every -I directory."""
-        runtime = parse(Source(RUNTIME_TAPSET_NAME, RUNTIME_TAPSET), (), ctx, diagnostics=self.diag)
+        runtime = library.aliases(ctx, self.diag)
         extra: list[ast.ScriptFile] = []
         for d in self.o.include:
             base = self.cwd / d
@@ -253,10 +257,17 @@ class FrontEnd:
                 try:
                     text = path.read_bytes().decode("utf-8", "surrogateescape")
                 except OSError as err:
-                    raise InputError(f"Input file '{path}' can't be opened: {err.strerror}.") from None
+                    raise InputError(
+                        f"Input file '{path}' can't be opened: {err.strerror}."
+                    ) from None
                 extra.append(
-                    parse(Source(str(Path(d) / path.name), text), (), ctx,
-                          privileged=self.o.guru, diagnostics=self.diag)
+                    parse(
+                        Source(str(Path(d) / path.name), text),
+                        (),
+                        ctx,
+                        privileged=self.o.guru,
+                        diagnostics=self.diag,
+                    )
                 )
         return runtime, extra
 
@@ -269,9 +280,7 @@ class FrontEnd:
             self.write_out(version_text())
             return 0
         if o.unsupported:
-            raise UsageError(
-                f"option {o.unsupported[0]} is not supported by the python runtime"
-            )
+            raise UsageError(f"option {o.unsupported[0]} is not supported by the python runtime")
         if o.runtime not in (None, "python"):
             raise UsageError(
                 f"--runtime={o.runtime} needs SystemTap: run the script with stap-client "
@@ -285,7 +294,14 @@ class FrontEnd:
         timer = PassTimer()
         source = self.read_script()
         ctx = self.preprocessor()
-        script = parse(source, o.args, ctx, privileged=o.guru, diagnostics=self.diag)
+        script = parse(
+            source,
+            o.args,
+            ctx,
+            privileged=o.guru,
+            diagnostics=self.diag,
+            library_macros=library.macros(ctx),
+        )
         runtime_lib, extra = self.library(ctx)
         if extra:
             _merge_library(script, extra)
@@ -328,8 +344,7 @@ class FrontEnd:
         module_file = name + ".py"
         if o.verbose:
             self.log(
-                f'Pass 3: translated to Python into "{module_file}" '
-                f"{timer.memory()}{timer.times()}"
+                f'Pass 3: translated to Python into "{module_file}" {timer.memory()}{timer.times()}'
             )
         if o.last_pass == 3:
             self.write_out(code)
@@ -428,7 +443,7 @@ def write_module(path: Path, code: str) -> None:
 
 def pass2_listing(program: Program, verbose: bool = False) -> str:
     """What ``-p2`` prints: the resolved globals, functions and probes, as stap lists them."""
-    from ..translator.unparse import _Writer, _block
+    from ..translator.unparse import _block, _Writer
 
     lines: list[str] = []
     if program.globals:
@@ -447,12 +462,10 @@ def pass2_listing(program: Program, verbose: bool = False) -> str:
     lines.append("# probes")
     for p in program.probes:
         lines.append(f"{p.spec.text} /* <- {p.origin} */")
-        params = [
-            d for d in program.body_locals.get(id(p.body), {}).values()
-        ]
-        if params:
+        body_locals = list(program.body_locals.get(id(p.body), {}).values())
+        if body_locals:
             lines.append("  # locals")
-            for d in params:
+            for d in body_locals:
                 lines.append(f"  {d.name}:{d.type}")
         if verbose:
             w = _Writer()

@@ -66,15 +66,37 @@ LONG_OPTIONS = {
 }
 # Accepted, and meaningless for the python runtime: they tune kernel modules.
 HARMLESS_LONG = frozenset(
-    "ldd all-modules poison-cache disable-cache color colour prologue-searching "
-    "skip-badvars suppress-handler-errors suppress-time-limits".split()
+    [
+        "ldd",
+        "all-modules",
+        "poison-cache",
+        "disable-cache",
+        "color",
+        "colour",
+        "prologue-searching",
+        "skip-badvars",
+        "suppress-handler-errors",
+        "suppress-time-limits",
+    ]
 )
 RUNTIMES = ("kernel", "bpf", "dyninst", "python")
 PRIVILEGES = ("stapusr", "stapsys", "stapdev")
 LIMIT_NAMES = frozenset(
-    "MAXACTION MAXACTION_INTERRUPTIBLE MAXMAPENTRIES MAXSTRINGLEN MAXNESTING MAXERRORS "
-    "MAXSKIPPED MAXTRYLOCK TRYLOCKDELAY STP_OVERLOAD_THRESHOLD STP_OVERLOAD_INTERVAL "
-    "MINSTACKSPACE INTERRUPTIBLE".split()
+    [
+        "MAXACTION",
+        "MAXACTION_INTERRUPTIBLE",
+        "MAXMAPENTRIES",
+        "MAXSTRINGLEN",
+        "MAXNESTING",
+        "MAXERRORS",
+        "MAXSKIPPED",
+        "MAXTRYLOCK",
+        "TRYLOCKDELAY",
+        "STP_OVERLOAD_THRESHOLD",
+        "STP_OVERLOAD_INTERVAL",
+        "MINSTACKSPACE",
+        "INTERRUPTIBLE",
+    ]
 )
 MODULE_NAME = re.compile(r"^[a-z0-9_]+$")
 _DEFINE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(=.*)?$", re.S)

@@ -8,6 +8,7 @@ print ``ERROR: <message> near <place>``; past MAXERRORS they end the session.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import os
 import random
@@ -202,9 +203,7 @@ class Session:
             self._finish_child()
         failed = bool(self.errors)
         if self.errors or self.skipped:
-            self._warning(
-                f"Number of errors: {self.errors}, skipped probes: {self.skipped}"
-            )
+            self._warning(f"Number of errors: {self.errors}, skipped probes: {self.skipped}")
         status = self._child_status
         if status is not None and self._child_started:
             if os.WIFEXITED(status) and os.WEXITSTATUS(status) != 0:
@@ -212,9 +211,7 @@ class Session:
                 failed = True
             elif os.WIFSIGNALED(status):
                 sig = os.WTERMSIG(status)
-                self._warning(
-                    f"Child process exited with signal {sig} ({signal.strsignal(sig)})"
-                )
+                self._warning(f"Child process exited with signal {sig} ({signal.strsignal(sig)})")
                 failed = True
         return 1 if failed else 0
 
@@ -263,10 +260,8 @@ class Session:
                     timeout = max(0.0, (heap[0][0] - time.monotonic_ns()) / 1e9)
                 for key, _ in sel.select(timeout):
                     if key.data == "signal":
-                        try:
+                        with contextlib.suppress(BlockingIOError):
                             os.read(rfd, 512)
-                        except BlockingIOError:
-                            pass
                     elif key.data == "child":
                         self._reap(block=True)
                 if self._child is not None and self._child_status is None and pidfd is None:
@@ -287,10 +282,8 @@ class Session:
     def _install_signals(self) -> dict[int, Any]:
         old: dict[int, Any] = {}
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            try:
+            with contextlib.suppress(ValueError, OSError):
                 old[sig] = signal.signal(sig, self._on_signal)
-            except (ValueError, OSError):
-                pass
         return old
 
     @staticmethod
@@ -332,10 +325,8 @@ class Session:
     def _finish_child(self) -> None:
         """The session is over: a command still running is told to stop, then reaped."""
         if self._child is not None and self._child_status is None and self._child_started:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self._child, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         self._reap(block=True)
 
     def _reap(self, block: bool = True) -> None:

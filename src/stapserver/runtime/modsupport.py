@@ -92,9 +92,7 @@ def show_scalar(out: Callable[[bytes], None], name: str, value: Any, kind: str) 
 def _stat_line(prefix: bytes, stat: Stat) -> bytes:
     if stat.count() == 0:
         return prefix + b" @count=0x0\n"
-    return _STATS.render(
-        (prefix, stat.count(), stat.min(), stat.max(), stat.sum(), stat.avg())
-    )
+    return _STATS.render((prefix, stat.count(), stat.min(), stat.max(), stat.sum(), stat.avg()))
 
 
 def _key_text(key: Any, kinds: tuple[str, ...]) -> bytes:

@@ -204,12 +204,17 @@ def foreach_keys(
     """
     if direction:
         if column == 0:
-            values = arr
             if isinstance(arr, StatArray):
                 get = _AGGREGATES[aggregate or "count"]
-                items = sorted(arr.items(), key=lambda kv: get(kv[1]), reverse=direction < 0)
+
+                def by_value(kv: tuple[Key, Any]) -> Any:
+                    return get(kv[1])
             else:
-                items = sorted(values.items(), key=lambda kv: kv[1], reverse=direction < 0)
+
+                def by_value(kv: tuple[Key, Any]) -> Any:
+                    return kv[1]
+
+            items = sorted(arr.items(), key=by_value, reverse=direction < 0)
         else:
             idx = column - 1
             items = sorted(
@@ -250,12 +255,14 @@ def hist_bucket(stat: Stat, index: int, where: str) -> int:
         raise err.at(where) from None
 
 
-def hist_text(stat: Stat, kind: str, params: tuple[int, ...], where: str,
-              maxlen: int | None = None) -> bytes:
+def hist_text(
+    stat: Stat, kind: str, params: tuple[int, ...], where: str, maxlen: int | None = None
+) -> bytes:
     try:
         if kind == "log":
             return stat.hist_log(maxlen)
-        return stat.hist_linear(*params, maxlen=maxlen)
+        start, stop, interval = params
+        return stat.hist_linear(start, stop, interval, maxlen)
     except ScriptError as err:
         raise err.at(where) from None
 

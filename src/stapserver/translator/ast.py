@@ -8,7 +8,7 @@ in a diagnostic.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 from .source import Token
 
@@ -41,7 +41,7 @@ class StringLit(Expr):
     value: bytes
 
 
-Literal = Union[NumberLit, StringLit]
+Literal = NumberLit | StringLit
 
 
 @dataclass(eq=False)

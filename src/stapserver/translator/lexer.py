@@ -14,13 +14,60 @@ from collections.abc import Sequence
 from .source import EMBEDDED, IDENT, JUNK, KEYWORD, NUMBER, OP, STRING, Location, Source, Token
 
 KEYWORDS = frozenset(
-    """probe global private function if else for foreach in limit return delete while
-    break continue next string long try catch""".split()
+    [
+        "probe",
+        "global",
+        "private",
+        "function",
+        "if",
+        "else",
+        "for",
+        "foreach",
+        "in",
+        "limit",
+        "return",
+        "delete",
+        "while",
+        "break",
+        "continue",
+        "next",
+        "string",
+        "long",
+        "try",
+        "catch",
+    ]
 )
 
 _THREE_OPS = ("<<<", ">>>", "<<=", ">>=")
 _TWO_OPS = frozenset(
-    "== != <= >= =~ !~ += -= *= /= %= &= ^= |= .= && || ++ -- -> << >> %( %? %: %)".split()
+    [
+        "==",
+        "!=",
+        "<=",
+        ">=",
+        "=~",
+        "!~",
+        "+=",
+        "-=",
+        "*=",
+        "/=",
+        "%=",
+        "&=",
+        "^=",
+        "|=",
+        ".=",
+        "&&",
+        "||",
+        "++",
+        "--",
+        "->",
+        "<<",
+        ">>",
+        "%(",
+        "%?",
+        "%:",
+        "%)",
+    ]
 )
 _IDENT = re.compile(r"[A-Za-z_$@][A-Za-z0-9_$]*")
 _NUMBER = re.compile(r"[0-9][A-Za-z0-9]*")
@@ -113,7 +160,7 @@ class Lexer:
             nxt = self._scan()
             return None if nxt is None else (nxt[0], True)
 
-        if c.isalpha() and c.isascii() or c in "$@_":
+        if (c.isalpha() and c.isascii()) or c in "$@_":
             m = _IDENT.match(text, pos)
             assert m is not None
             word = m.group()
@@ -239,8 +286,14 @@ def decode_string(content: str, *, for_format: bool = False) -> bytes:
     i = 0
     n = len(raw)
     simple = {
-        ord("a"): 7, ord("b"): 8, ord("t"): 9, ord("n"): 10,
-        ord("v"): 11, ord("f"): 12, ord("r"): 13, ord("\\"): 92,
+        ord("a"): 7,
+        ord("b"): 8,
+        ord("t"): 9,
+        ord("n"): 10,
+        ord("v"): 11,
+        ord("f"): 12,
+        ord("r"): 13,
+        ord("\\"): 92,
     }
     while i < n:
         b = raw[i]

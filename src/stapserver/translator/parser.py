@@ -19,7 +19,18 @@ from .lexer import Lexer, decode_string
 from .source import EMBEDDED, IDENT, KEYWORD, NUMBER, OP, STRING, DiagnosticPrinter, Source, Token
 
 PRINT_FUNCTIONS = frozenset(
-    "print println printf printd printdln sprint sprintln sprintf sprintd sprintdln".split()
+    [
+        "print",
+        "println",
+        "printf",
+        "printd",
+        "printdln",
+        "sprint",
+        "sprintln",
+        "sprintf",
+        "sprintd",
+        "sprintdln",
+    ]
 )
 STAT_OPS = {
     "@avg": "avg",
@@ -29,8 +40,10 @@ STAT_OPS = {
     "@max": "max",
     "@variance": "variance",
 }
-ASSIGN_OPS = frozenset("= <<< += -= *= /= %= <<= >>= &= ^= |= .=".split())
-COMPARE_OPS = frozenset("> < == != <= >=".split())
+ASSIGN_OPS = frozenset(
+    ["=", "<<<", "+=", "-=", "*=", "/=", "%=", "<<=", ">>=", "&=", "^=", "|=", ".="]
+)
+COMPARE_OPS = frozenset([">", "<", "==", "!=", "<=", ">="])
 _UINT64_MAX = (1 << 64) - 1
 _INT64_MIN_MAGNITUDE = 1 << 63
 
@@ -61,7 +74,7 @@ class _Err(Exception):
 
 
 @dataclass(eq=False)
-class _Macro:
+class Macro:
     tok: Token
     formal_args: list[str] = field(default_factory=list)
     body: list[Token] = field(default_factory=list)
@@ -71,9 +84,9 @@ class _Macro:
 @dataclass(eq=False)
 class _Activation:
     tok: Token
-    macro: _Macro
+    macro: Macro
     cursor: int = 0
-    params: dict[str, _Macro] = field(default_factory=dict)
+    params: dict[str, Macro] = field(default_factory=dict)
 
 
 def strverscmp(a: str, b: str) -> int:
@@ -191,7 +204,9 @@ def _eval_condition(ctx: PreprocessorContext, left: Token, op: Token, right: Tok
     if left.type == STRING and right.type == STRING:
         return _compare(left.content, op, right.content)
     if left.type == NUMBER and right.type == NUMBER:
-        return _compare(_parse_c_integer(left.content) or 0, op, _parse_c_integer(right.content) or 0)
+        return _compare(
+            _parse_c_integer(left.content) or 0, op, _parse_c_integer(right.content) or 0
+        )
     if left.type == STRING and right.type == NUMBER and op.type == OP:
         raise _Err("expected string literal as right value", right)
     if left.type == NUMBER and right.type == STRING and op.type == OP:
@@ -213,13 +228,15 @@ class Parser:
         *,
         privileged: bool = False,
         diagnostics: DiagnosticPrinter | None = None,
+        library_macros: dict[str, Macro] | None = None,
     ) -> None:
         self.source = source
+        self.library_macros = library_macros or {}
         self.lexer = Lexer(source, args)
         self.ctx = context or PreprocessorContext()
         self.privileged = privileged
         self.diag = diagnostics or DiagnosticPrinter()
-        self._macros: dict[str, _Macro] = {}
+        self._macros: dict[str, Macro] = {}
         self._acts: list[_Activation] = []
         self._pp: list[tuple[Token, str]] = []  # (token of "%(", state)
         self._next: Token | None = None
@@ -252,11 +269,13 @@ class Parser:
             if t.type == OP and t.content.startswith("@"):
                 name = t.content[1:]
                 act = self._acts[-1] if self._acts else None
-                decl: _Macro | None = None
+                decl: Macro | None = None
                 if act is not None and name in act.params:
                     decl = act.params[name]
                 elif name in self._macros:
                     decl = self._macros[name]
+                elif name in self.library_macros:
+                    decl = self.library_macros[name]
                 if decl is None:
                     return t
                 self._invoke_macro(t, name, decl, act)
@@ -274,7 +293,7 @@ class Parser:
             raise _Err(f"attempt to redefine macro '@{name}' in the same file", t)
         if name == "define":
             raise _Err("attempt to redefine '@define'", t)
-        decl = _Macro(t)
+        decl = Macro(t)
         self._macros[name] = decl
         saw_params = False
         t = self.lexer.scan()
@@ -307,9 +326,7 @@ class Parser:
                 nesting -= 1
             decl.body.append(t)
 
-    def _invoke_macro(
-        self, at: Token, name: str, decl: _Macro, act: _Activation | None
-    ) -> None:
+    def _invoke_macro(self, at: Token, name: str, decl: Macro, act: _Activation | None) -> None:
         new = _Activation(at, decl)
         nparams = len(decl.formal_args)
         if nparams == 0 and decl.parent is not None:
@@ -326,7 +343,7 @@ class Parser:
                 f"expected '(' in invocation of macro '@{name}' taking {nparams} {plural}", t
             )
         for i, pname in enumerate(decl.formal_args):
-            param = _Macro(at, parent=act)
+            param = Macro(at, parent=act)
             new.params[pname] = param
             nesting = 0
             while True:
@@ -362,7 +379,10 @@ class Parser:
                     raise _Err("incomplete conditional - missing '%('", t)
                 if state in ("keep_else", "skip_else"):
                     raise _Err("invalid conditional - duplicate '%:'", t)
-                self._pp[-1] = (self._pp[-1][0], "skip_else" if state == "keep_then" else "keep_else")
+                self._pp[-1] = (
+                    self._pp[-1][0],
+                    "skip_else" if state == "keep_then" else "keep_else",
+                )
                 continue
             if t.is_op("%)"):
                 if state == "none":
@@ -1030,9 +1050,7 @@ class Parser:
         if not self.next().is_op(")"):
             raise _Err("expected ')'")
         body = self.parse_statement()
-        return ast.Foreach(
-            t, keys, value, base, slice_, direction, column, aggregate, limit, body
-        )
+        return ast.Foreach(t, keys, value, base, slice_, direction, column, aggregate, limit, body)
 
     # ------------------------------------------------------------------ expressions
     def parse_expression(self) -> ast.Expr:
@@ -1226,9 +1244,7 @@ class Parser:
                 if member:
                     e.components.append(ast.TargetComponent(t, "member", member))
                 if len(member) < len(m.content):
-                    e.components.append(
-                        ast.TargetComponent(t, "pretty", m.content[len(member) :])
-                    )
+                    e.components.append(ast.TargetComponent(t, "pretty", m.content[len(member) :]))
                     pretty = True
             elif self.peek_op("["):
                 t = self.next()
@@ -1472,6 +1488,23 @@ class Parser:
         return node
 
 
+def parse_library_macros(
+    source: Source, context: PreprocessorContext | None = None
+) -> dict[str, Macro]:
+    """The ``@define`` macros of a library file (SystemTap's ``.stpm``): visible to every
+    script.  A library macro file holds nothing but macro definitions."""
+    parser = Parser(source, (), context)
+    try:
+        t = parser._scan_pp()
+        if t is not None:
+            raise _Err(f"unexpected token in library macro file '{source.name}'", t)
+    except _Err as err:
+        parser._report(err)
+        text = "".join(parser.errors) + "Pass 1: parse failed.  [man error::pass1]"
+        raise ParseError(text) from None
+    return parser._macros
+
+
 def parse(
     source: Source,
     args: Sequence[str] = (),
@@ -1479,13 +1512,20 @@ def parse(
     *,
     privileged: bool = False,
     diagnostics: DiagnosticPrinter | None = None,
+    library_macros: dict[str, Macro] | None = None,
 ) -> ast.ScriptFile:
     """Pass 1: parse ``source``; raises :class:`ParseError` listing every syntax error."""
-    parser = Parser(source, args, context, privileged=privileged, diagnostics=diagnostics)
+    parser = Parser(
+        source,
+        args,
+        context,
+        privileged=privileged,
+        diagnostics=diagnostics,
+        library_macros=library_macros,
+    )
     script = parser.parse()
     if not parser.lexer.saw_tokens:
         raise ParseError(f"Input file '{source.name}' is empty.")
-    if not (script.probes or script.aliases or script.functions or script.globals
-            or script.embeds):
+    if not (script.probes or script.aliases or script.functions or script.globals or script.embeds):
         raise ParseError(f"Input file '{source.name}' is empty after preprocessing.")
     return script

@@ -16,11 +16,59 @@ from . import ast
 # Probe families of SystemTap that need a kernel module or a BPF program: they are
 # recognised so that the error says where to run them, rather than "no match".
 SYSTEMTAP_FAMILIES = frozenset(
-    """kernel kprobe module process syscall nd_syscall nd1_syscall nd2_syscall dw_syscall
-    tp_syscall syscall_any perf procfs netfilter java python python2 python3 input signal
-    vfs ioblock ioblock_trace ioscheduler ioscheduler_trace scsi tcp udp socket nfs nfsd
-    sunrpc scheduler vm irq_handler softirq workqueue netdev tty linuxmib ipmib kprocess
-    tp_kprocess dw_kprocess generic stap stapio staprun prometheus json_data hrtimer""".split()
+    [
+        "kernel",
+        "kprobe",
+        "module",
+        "process",
+        "syscall",
+        "nd_syscall",
+        "nd1_syscall",
+        "nd2_syscall",
+        "dw_syscall",
+        "tp_syscall",
+        "syscall_any",
+        "perf",
+        "procfs",
+        "netfilter",
+        "java",
+        "python",
+        "python2",
+        "python3",
+        "input",
+        "signal",
+        "vfs",
+        "ioblock",
+        "ioblock_trace",
+        "ioscheduler",
+        "ioscheduler_trace",
+        "scsi",
+        "tcp",
+        "udp",
+        "socket",
+        "nfs",
+        "nfsd",
+        "sunrpc",
+        "scheduler",
+        "vm",
+        "irq_handler",
+        "softirq",
+        "workqueue",
+        "netdev",
+        "tty",
+        "linuxmib",
+        "ipmib",
+        "kprocess",
+        "tp_kprocess",
+        "dw_kprocess",
+        "generic",
+        "stap",
+        "stapio",
+        "staprun",
+        "prometheus",
+        "json_data",
+        "hrtimer",
+    ]
 )
 
 _TIMER_UNITS = {
@@ -80,8 +128,10 @@ def _text(components: list[ast.Component]) -> str:
 
 
 def _matches(pattern: str, name: str) -> bool:
-    return fnmatch.fnmatchcase(name, pattern) if any(ch in pattern for ch in "*?[") else (
-        pattern == name
+    return (
+        fnmatch.fnmatchcase(name, pattern)
+        if any(ch in pattern for ch in "*?[")
+        else (pattern == name)
     )
 
 

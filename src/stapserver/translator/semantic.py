@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import difflib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..errors import SemanticError
 from . import ast
@@ -19,13 +19,6 @@ from .ast import LONG, STATS, STRING, UNKNOWN
 from .builtins import BUILTINS, lookup
 from .probes import TOP_LEVEL, PointSpec, ProbeError, resolve_builtin
 from .source import DiagnosticPrinter, Source, Token
-
-# Probe aliases every python-runtime script may use, as SystemTap's tapsets define them.
-RUNTIME_TAPSET = """\
-probe init = begin(-9223372036854775808) {}
-probe oneshot += begin { exit() }
-"""
-RUNTIME_TAPSET_NAME = "<python runtime tapset>"
 
 
 @dataclass(eq=False)
@@ -127,7 +120,9 @@ class Elaborator:
                 self._resolve_expr(p.condition, global_scope)
                 if global_scope.locals:
                     name, decl = next(iter(global_scope.locals.items()))
-                    self.error(f"probe condition must not reference local variable {name}", decl.tok)
+                    self.error(
+                        f"probe condition must not reference local variable {name}", decl.tok
+                    )
                     global_scope.locals.clear()
         # functions are resolved as they are found to be called (a worklist)
         i = 0
@@ -171,7 +166,9 @@ class Elaborator:
         self.error("while resolving probe point", first)
         msg = err.message
         if msg == "probe point mismatch":
-            names = list(TOP_LEVEL) + [n.components[0].functor for a in self.aliases for n in a.names]
+            names = list(TOP_LEVEL) + [
+                n.components[0].functor for a in self.aliases for n in a.names
+            ]
             tok = err.tok if isinstance(err.tok, Token) else first
             msg += _similar(tok.content, names)
         if isinstance(err.tok, Token):
@@ -231,8 +228,10 @@ class Elaborator:
             for sub in alias.points:
                 cond = condition
                 if sub.condition is not None:
-                    cond = sub.condition if cond is None else ast.Logical(
-                        sub.condition.tok, "&&", cond, sub.condition
+                    cond = (
+                        sub.condition
+                        if cond is None
+                        else ast.Logical(sub.condition.tok, "&&", cond, sub.condition)
                     )
                 try:
                     out.extend(self._derive(sub, combined, tok, cond, (*expanding, alias)))
@@ -341,9 +340,7 @@ class Elaborator:
                 if e is not None:
                     r(e, scope)
             if s.slice and len(s.slice) != len(s.keys):
-                self.error(
-                    "array slice must have the same number of indexes as the array", s.tok
-                )
+                self.error("array slice must have the same number of indexes as the array", s.tok)
             if s.limit is not None:
                 r(s.limit, scope)
             self._resolve_stmt(s.body, scope)
@@ -376,8 +373,7 @@ class Elaborator:
             )
         elif isinstance(s, ast.Next) and scope.function is not None:
             self.error(
-                "'next' in a function (overload dispatch) is not available in the python "
-                "runtime",
+                "'next' in a function (overload dispatch) is not available in the python runtime",
                 s.tok,
             )
 
@@ -443,17 +439,22 @@ class Elaborator:
         elif isinstance(e, ast.StatOp | ast.HistOp):
             r(e.stat, scope)
             stat = e.stat
-            if isinstance(stat, ast.Symbol) and isinstance(stat.decl, ast.VarDecl):
-                if not stat.decl.is_global:
-                    self.error(
-                        "stat locals not supported, missing global declaration? ", stat.tok
-                    )
+            if (
+                isinstance(stat, ast.Symbol)
+                and isinstance(stat.decl, ast.VarDecl)
+                and not stat.decl.is_global
+            ):
+                self.error("stat locals not supported, missing global declaration? ", stat.tok)
         elif isinstance(e, ast.Assignment):
             r(e.left, scope)
             r(e.right, scope)
             if e.op == "<<<":
                 left = e.left
-                if isinstance(left, ast.Symbol) and left.decl is not None and not left.decl.is_global:
+                if (
+                    isinstance(left, ast.Symbol)
+                    and left.decl is not None
+                    and not left.decl.is_global
+                ):
                     self.error("stat locals not supported, missing global declaration? ", left.tok)
         elif isinstance(e, ast.Unary | ast.Crement):
             r(e.operand, scope)
@@ -471,7 +472,9 @@ class Elaborator:
             if not isinstance(e.operand, ast.TargetSymbol):
                 r(e.operand, scope)
         elif isinstance(e, ast.Entry):
-            self.error("@entry is only available in return probes (not in the python runtime)", e.tok)
+            self.error(
+                "@entry is only available in return probes (not in the python runtime)", e.tok
+            )
         elif isinstance(e, ast.TargetSymbol):
             what = "target-symbol expression" if e.kind in ("$", "@var") else f"{e.kind} expression"
             self.error(
@@ -506,7 +509,7 @@ class Elaborator:
                 for i, c in enumerate(child):
                     if c is not None:
                         child[i] = self._fold(c)
-            elif child is not None:
+            elif isinstance(child, ast.Expr):
                 setattr(e, name, self._fold(child))
         return e
 
@@ -595,7 +598,7 @@ class Elaborator:
             else:
                 self.error(f"type mismatch: expected {t} but found {actual}", e.tok)
 
-    def _infer(self, e: ast.Expr, t: str) -> None:  # noqa: C901 - one case per node
+    def _infer(self, e: ast.Expr, t: str) -> None:
         inf = self._infer
         if isinstance(e, ast.NumberLit):
             self._expect(e, LONG, t)
@@ -622,11 +625,7 @@ class Elaborator:
             self._expect(e, LONG, t)
         elif isinstance(e, ast.Assignment):
             self._infer_assignment(e, t)
-        elif isinstance(e, ast.Binary):
-            inf(e.left, LONG)
-            inf(e.right, LONG)
-            self._expect(e, LONG, t)
-        elif isinstance(e, ast.Logical):
+        elif isinstance(e, ast.Binary | ast.Logical):
             inf(e.left, LONG)
             inf(e.right, LONG)
             self._expect(e, LONG, t)
@@ -911,9 +910,12 @@ class Elaborator:
         self, bodies: list[tuple[ast.Block, list[ast.Expr]]], probes: list[DerivedProbe]
     ) -> None:
         def check(e: ast.Expr, void_ok: bool) -> None:
-            if isinstance(e, ast.Symbol | ast.ArrayIndex | ast.FunctionCall):
-                if e.type == UNKNOWN and not void_ok:
-                    self.error("unresolved type ", e.tok)
+            if (
+                isinstance(e, ast.Symbol | ast.ArrayIndex | ast.FunctionCall)
+                and e.type == UNKNOWN
+                and not void_ok
+            ):
+                self.error("unresolved type ", e.tok)
             for _, child in _expr_children(e):
                 if isinstance(child, list):
                     for c in child:
@@ -957,17 +959,19 @@ class Elaborator:
                             sym = _written_symbol(sub)
                             if sym is not None and sym.decl is target:
                                 self.error(
-                                    f"variable '{target.name}' modified during 'foreach' "
-                                    "iteration",
+                                    f"variable '{target.name}' modified during 'foreach' iteration",
                                     sym.tok,
                                 )
-                            if isinstance(sub, ast.FunctionCall) and sub.decl is not None:
-                                if target.name in writes.get(id(sub.decl), set()):
-                                    self.error(
-                                        f"function call modifies var '{target.name}' during "
-                                        "'foreach' iteration",
-                                        sub.tok,
-                                    )
+                            if (
+                                isinstance(sub, ast.FunctionCall)
+                                and sub.decl is not None
+                                and target.name in writes.get(id(sub.decl), set())
+                            ):
+                                self.error(
+                                    f"function call modifies var '{target.name}' during "
+                                    "'foreach' iteration",
+                                    sub.tok,
+                                )
                     if isinstance(inner, ast.Delete):
                         sym = _base_symbol(inner.target)
                         if sym is not None and sym.decl is target:

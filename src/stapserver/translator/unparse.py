@@ -27,8 +27,15 @@ _BINARY_LEVEL = {
     "%": _MUL,
 }
 _ESCAPES = {
-    0x07: "\\a", 0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0B: "\\v",
-    0x0C: "\\f", 0x0D: "\\r", 0x22: '\\"', 0x5C: "\\\\",
+    0x07: "\\a",
+    0x08: "\\b",
+    0x09: "\\t",
+    0x0A: "\\n",
+    0x0B: "\\v",
+    0x0C: "\\f",
+    0x0D: "\\r",
+    0x22: '\\"',
+    0x5C: "\\\\",
 }
 
 
@@ -357,9 +364,7 @@ def probe_point_text(p: ast.ProbePoint) -> str:
 
 def function_head(f: ast.FunctionDecl) -> str:
     ret = f":{f.declared_type}" if f.declared_type != ast.UNKNOWN else ""
-    params = ", ".join(
-        p.name + (f":{p.type}" if p.type != ast.UNKNOWN else "") for p in f.params
-    )
+    params = ", ".join(p.name + (f":{p.type}" if p.type != ast.UNKNOWN else "") for p in f.params)
     prio = f" :{f.priority}" if f.priority else ""
     private = "private " if f.private else ""
     return f"{private}function {f.name}{ret} ({params}){prio}"
