@@ -228,7 +228,8 @@ class Session:
 
         for i, p in enumerate(timers):
             heapq.heappush(heap, (now + interval(p), i, p))
-        sel = selectors.DefaultSelector()
+        # select(2) sleeps to the microsecond; epoll and poll round up to milliseconds
+        sel = selectors.SelectSelector()
         rfd, wfd = os.pipe()
         os.set_blocking(rfd, False)
         os.set_blocking(wfd, False)
