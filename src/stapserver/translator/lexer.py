@@ -107,7 +107,11 @@ class Lexer:
         if self._paste_location is not None:
             return self._paste_location
         line = bisect.bisect_right(self._line_starts, pos)
-        return Location(self.source, line, pos - self._line_starts[line - 1] + 1)
+        start = self._line_starts[line - 1]
+        prefix = self.text[start:pos]
+        # stap counts columns in bytes
+        width = len(prefix) if prefix.isascii() else len(prefix.encode("utf-8", "surrogateescape"))
+        return Location(self.source, line, width + 1)
 
     def _token(self, kind: str, content: str, start: int) -> Token:
         return Token(kind, content, self._location(start))

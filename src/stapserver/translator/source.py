@@ -84,7 +84,9 @@ def source_excerpt(token: Token, align: str) -> str:
     """The ``source:`` line and the caret line stap prints under a diagnostic."""
     loc = token.location
     line = loc.source.line(loc.line)
-    pad = "".join(c if c.isspace() else " " for c in line[: max(loc.column - 1, 0)])
+    # as stap: one space (or the same whitespace) per byte before the token's column
+    before = line.encode("utf-8", "surrogateescape")[: max(loc.column - 1, 0)]
+    pad = "".join(chr(b) if chr(b) in " \t\n\v\f\r" else " " for b in before)
     return f"{align}source: {line}\n{align}        {pad}^\n"
 
 
