@@ -43,3 +43,19 @@ class TranslateError(StapError):
 
 class ModuleError(StapError):
     """A module file cannot be loaded for pass 5 (wrong format, wrong runtime version)."""
+
+
+class ProtocolError(StapError):
+    """A request or response that breaks the compile-server protocol or its limits."""
+
+
+class TrustError(StapError):
+    """A certificate, signature or certificate database that cannot be trusted."""
+
+
+class NetworkError(StapError):
+    """A server that cannot be reached, or a connection that fails."""
+
+
+class ServerError(StapError):
+    """A compile server that cannot start, stop or serve."""

@@ -20,7 +20,7 @@ from typing import IO
 from .. import SYSTEMTAP_VERSION, __version__
 from ..errors import InputError, StapError, UsageError
 from ..runtime import loader
-from ..runtime.engine import RunOptions, run_module
+from ..runtime.engine import RunOptions, TextOut, run_module
 from ..translator import ast, library
 from ..translator.codegen import Settings, generate
 from ..translator.parser import PreprocessorContext, parse
@@ -191,10 +191,12 @@ class FrontEnd:
         *,
         stdin: IO[bytes] | None = None,
         stdout: IO[bytes] | None = None,
-        stderr: IO[str] | None = None,
+        stderr: TextOut | None = None,
         cwd: str | None = None,
+        module_dir: Path | None = None,
     ) -> None:
         self.o = options
+        self.module_dir = module_dir
         self.stdin = stdin if stdin is not None else sys.stdin.buffer
         self.stdout = stdout if stdout is not None else sys.stdout.buffer
         self.stderr = stderr if stderr is not None else sys.stderr
@@ -354,7 +356,7 @@ class FrontEnd:
         timer = PassTimer()
         module = loader.load_source(code, module_file)
         if o.last_pass == 4 or o.module_name:
-            write_module(self.cwd / module_file, code)
+            write_module((self.module_dir or self.cwd) / module_file, code)
         if o.verbose:
             self.log(f'Pass 4: compiled Python into "{module_file}" {timer.times()}')
         if o.last_pass == 4:

@@ -20,12 +20,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from .base import ScriptError
 from .modsupport import ProbeEntry, Program
 from .stats import StatInitError
 from .tapset import TapsetState
+
+
+class TextOut(Protocol):
+    """Where messages go: a text stream (sys.stderr, or anything that writes text)."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
 
 
 class _Abort(Exception):
@@ -48,7 +56,7 @@ class Session:
         module: Any,
         options: RunOptions,
         out: IO[bytes],
-        err: IO[str],
+        err: TextOut,
     ) -> None:
         self.module = module
         self.options = options
@@ -351,5 +359,5 @@ def _ordered(probes: Any) -> list[ProbeEntry]:
     return sorted(probes, key=lambda p: p.sequence)
 
 
-def run_module(module: Any, options: RunOptions, out: IO[bytes], err: IO[str]) -> int:
+def run_module(module: Any, options: RunOptions, out: IO[bytes], err: TextOut) -> int:
     return Session(module, options, out, err).run()

@@ -1,0 +1,42 @@
+"""``stap-add-server-cert CERTFILE DIRNAME``: trust a server by adding its certificate
+(PEM or DER, as SystemTap writes ``stap.cert``) to the client database DIRNAME."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import InputError, UsageError
+from ..trust import certs, database
+from .common import run_command
+
+
+def add(args: list[str]) -> int:
+    if len(args) != 2:
+        raise UsageError("Usage: stap-add-server-cert CERTFILE DIRNAME")
+    certfile, dirname = args
+    path = Path(certfile)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(
+            f"stap-add-server-cert: certificate file {certfile} does not exist"
+        ) from None
+    except IsADirectoryError:
+        raise InputError(
+            f"stap-add-server-cert: {certfile} is a folder, not a certificate"
+        ) from None
+    except OSError as err:
+        raise InputError(f"stap-add-server-cert: cannot read {certfile}: {err.strerror}") from None
+    cert = certs.load_certificate(data, f"stap-add-server-cert: {certfile}")
+    database.add_trusted(Path(dirname), cert)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    return run_command(lambda: add(args), "stap-add-server-cert")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""``stap-serverd``: the compile-server daemon (in the foreground; stap-start-server
+starts it in the background)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+from ..errors import StapError, UsageError
+from ..server.daemon import ServerConfig, serve
+from .common import run_command
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"stap-serverd: {message} (see stap-serverd --help)")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must be positive")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port {value} is out of range 0-65535")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="stap-serverd", description="SystemTap compile server (stapserver).")
+    p.add_argument("--port", type=_port, default=0, help="TCP port (default: a random one)")
+    p.add_argument("--address", default="", help="address to listen on (default: all)")
+    p.add_argument(
+        "--max-threads",
+        type=_positive,
+        default=os.cpu_count() or 1,
+        help="builds running at once (default: the number of CPUs)",
+    )
+    p.add_argument("--log", type=Path, help="append one line per request to this file")
+    p.add_argument(
+        "--max-request-size",
+        type=_positive,
+        default=ServerConfig().max_request_size,
+        help="largest request once unpacked, in bytes",
+    )
+    p.add_argument(
+        "--max-compressed-request",
+        type=_positive,
+        default=ServerConfig().max_compressed_request,
+        help="largest request as sent, in bytes",
+    )
+    p.add_argument("--ssl", type=Path, help="server certificate database folder")
+    p.add_argument(
+        "--read-timeout",
+        type=float,
+        default=30.0,
+        help="seconds a client may take to send its request",
+    )
+    p.add_argument("--build-timeout", type=float, default=300.0, help="seconds a build may take")
+    p.add_argument(
+        "--key-bits",
+        type=int,
+        default=4096,
+        choices=(2048, 3072, 4096),
+        help="RSA key size of a new server certificate (default 4096, as SystemTap)",
+    )
+    p.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+
+    def body() -> int:
+        ns = parser().parse_args(args)
+        config = ServerConfig(
+            address=ns.address,
+            port=ns.port,
+            max_threads=ns.max_threads,
+            log=ns.log,
+            max_request_size=ns.max_request_size,
+            max_compressed_request=ns.max_compressed_request,
+            read_timeout=ns.read_timeout,
+            build_timeout=ns.build_timeout,
+            db_dir=ns.ssl,
+            key_bits=ns.key_bits,
+        )
+        try:
+            return asyncio.run(serve(config, ns.ready_fd))
+        except StapError as err:
+            if ns.ready_fd is not None:
+                with contextlib.suppress(OSError):
+                    os.write(ns.ready_fd, f"ERROR {err}\n".encode())
+            raise
+
+    return run_command(body, "stap-serverd")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""``stap-start-server [server options]``: start a compile server in the background.
+
+Prints only the server's PID and exits 0 once it really accepts connections; otherwise
+prints nothing on stdout, the reason on stderr, and exits 1.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import subprocess
+import sys
+import time
+
+from ..errors import ServerError
+from .common import run_command
+
+STARTUP_TIMEOUT = 60.0
+
+
+def _read_ready(fd: int, proc: subprocess.Popen[bytes], timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    data = b""
+    while b"\n" not in data:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            proc.kill()
+            raise ServerError(f"stap-start-server: the server did not start within {timeout:.0f} s")
+        ready, _, _ = select.select([fd], [], [], min(left, 0.5))
+        if ready:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            data += chunk
+        elif proc.poll() is not None and not data:
+            break
+    line = data.decode(errors="replace").strip()
+    if not line:
+        status = proc.poll()
+        raise ServerError(f"stap-start-server: the server exited (status {status}) before serving")
+    return line
+
+
+def start(args: list[str]) -> int:
+    rfd, wfd = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "stapserver.cli.stap_serverd", *args, "--ready-fd", str(wfd)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(wfd,),
+            start_new_session=True,
+        )
+    finally:
+        os.close(wfd)
+    try:
+        line = _read_ready(rfd, proc, STARTUP_TIMEOUT)
+    finally:
+        os.close(rfd)
+    if line.startswith("ERROR "):
+        proc.wait(timeout=10)
+        raise ServerError(line[len("ERROR ") :])
+    if not line.startswith("READY "):
+        raise ServerError(f"stap-start-server: unexpected answer from the server: {line!r}")
+    port = int(line.split()[1])
+    _check_accepts(args, port)
+    print(proc.pid, flush=True)
+    return 0
+
+
+def _check_accepts(args: list[str], port: int) -> None:
+    """Connect once: the server is up only if it accepts."""
+    address = "127.0.0.1"
+    for i, a in enumerate(args):
+        if a.startswith("--address="):
+            address = a.split("=", 1)[1]
+        elif a == "--address" and i + 1 < len(args):
+            address = args[i + 1]
+    if address in ("", "0.0.0.0"):
+        address = "127.0.0.1"
+    elif address == "::":
+        address = "::1"
+    try:
+        with socket.create_connection((address, port), timeout=10):
+            pass
+    except OSError as err:
+        raise ServerError(
+            f"stap-start-server: the server reported port {port} but does not accept: {err}"
+        ) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    return run_command(lambda: start(args), "stap-start-server")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

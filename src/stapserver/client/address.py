@@ -1,0 +1,78 @@
+"""``--server`` values: ``HOST``, ``HOST:PORT``, ``IPv4``, ``IPv4:PORT``, ``IPv6``,
+``[IPv6]:PORT``, ``[IPv6%IFACE]:PORT``."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
+)
+_IFACE = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
+
+
+@dataclass(frozen=True)
+class ServerAddress:
+    host: str  # a host name or an IP address (IPv6 with its %interface, if any)
+    port: int | None  # None: look it up among the advertised servers
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port is None else f"{host}:{self.port}"
+
+    @property
+    def is_ip(self) -> bool:
+        try:
+            ipaddress.ip_address(self.host.split("%", 1)[0])
+        except ValueError:
+            return False
+        return True
+
+
+def _port(text: str, spec: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise UsageError(f"invalid port in --server={spec}: use 1 to 65535")
+    return int(text)
+
+
+def _ipv6(text: str, spec: str) -> str:
+    addr, _, iface = text.partition("%")
+    try:
+        ipaddress.IPv6Address(addr)
+    except ValueError:
+        raise UsageError(f"invalid IPv6 address in --server={spec}") from None
+    if iface and not _IFACE.match(iface):
+        raise UsageError(f"invalid interface name in --server={spec}")
+    return text
+
+
+def parse_server(spec: str) -> ServerAddress:
+    """Parse a ``--server`` value; UsageError says what is malformed."""
+    if not spec:
+        raise UsageError("--server needs a value: HOST, HOST:PORT, IP, IP:PORT or [IPv6]:PORT")
+    if spec.startswith("["):
+        end = spec.find("]")
+        if end < 0:
+            raise UsageError(f"invalid --server={spec}: missing ']'")
+        host = _ipv6(spec[1:end], spec)
+        rest = spec[end + 1 :]
+        if not rest:
+            return ServerAddress(host, None)
+        if not rest.startswith(":"):
+            raise UsageError(f"invalid --server={spec}: expected ':PORT' after ']'")
+        return ServerAddress(host, _port(rest[1:], spec))
+    if spec.count(":") >= 2:  # a bare IPv6 address, no port
+        return ServerAddress(_ipv6(spec, spec), None)
+    host, colon, port = spec.partition(":")
+    try:
+        ipaddress.IPv4Address(host)
+        is_ip = True
+    except ValueError:
+        is_ip = False
+    if not is_ip and not _HOSTNAME.match(host):
+        raise UsageError(f"invalid host name in --server={spec}")
+    return ServerAddress(host, _port(port, spec) if colon else None)

@@ -1,0 +1,343 @@
+"""``stap-client``: passes 1–4 on a trusted compile server, pass 5 here.
+
+The servers named with ``--server`` are tried in order.  A server's certificate must be
+in one of the ``--ssl`` databases, the user's or the global one; its response must carry
+a valid signature (our servers sign a manifest of the whole response, and every module)
+before any of it is used.  Then the server's stderr and stdout are written out, ``-p4``
+leaves the module and its signature in the current directory, and pass 5 runs the module
+here: python-runtime modules in this process, kernel modules with ``staprun``, BPF
+programs with ``stapbpf``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from cryptography import x509
+
+from ..errors import InputError, NetworkError, ProtocolError, StapError, TrustError, UsageError
+from ..frontend.options import Options
+from ..protocol import archive
+from ..protocol import request as req_mod
+from ..protocol import response as resp_mod
+from ..runtime import loader
+from ..runtime.engine import RunOptions, run_module
+from ..trust import database, signing
+from ..trust.policy import Decision, decide
+from .address import ServerAddress, parse_server
+from .connection import exchange
+from .packing import Packed, pack
+
+RESPONSE_LIMITS = archive.Limits(
+    max_compressed=512 * 1024 * 1024, max_uncompressed=1024 * 1024 * 1024, max_entries=1000
+)
+
+
+@dataclass
+class ClientArgs:
+    servers: list[ServerAddress] = field(default_factory=list)
+    ssl_dirs: list[str] = field(default_factory=list)
+    stap_args: list[str] = field(default_factory=list)
+
+
+def split_client_args(argv: list[str]) -> ClientArgs:
+    """Take ``--server`` and ``--ssl`` out of a stap command line (before a ``--``)."""
+    result = ClientArgs()
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            result.stap_args += argv[i:]
+            break
+        for opt, target in (("--server", "servers"), ("--ssl", "ssl_dirs")):
+            if arg == opt or arg.startswith(opt + "="):
+                if arg == opt:
+                    if i + 1 >= len(argv):
+                        raise UsageError(f"option '{opt}' requires an argument")
+                    value = argv[i + 1]
+                    i += 1
+                else:
+                    value = arg.split("=", 1)[1]
+                if target == "servers":
+                    result.servers.append(parse_server(value))
+                else:
+                    if not value:
+                        raise UsageError("--ssl needs a folder name")
+                    result.ssl_dirs.append(value)
+                break
+        else:
+            result.stap_args.append(arg)
+        i += 1
+    return result
+
+
+def staprun_path() -> str | None:
+    """SystemTap's staprun, as stap finds it (``SYSTEMTAP_STAPRUN`` overrides)."""
+    env = os.environ.get("SYSTEMTAP_STAPRUN")
+    if env is not None:
+        return env if os.access(env, os.X_OK) else None
+    return shutil.which("staprun")
+
+
+def default_runtime() -> str:
+    """``python`` where no SystemTap runtime is installed, else SystemTap's default."""
+    return "kernel" if staprun_path() else "python"
+
+
+class Client:
+    def __init__(
+        self,
+        args: ClientArgs,
+        *,
+        stdin: IO[bytes] | None = None,
+        stdout: IO[bytes] | None = None,
+        stderr: IO[str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        self.args = args
+        self.stdin = stdin if stdin is not None else sys.stdin.buffer
+        self.stdout = stdout if stdout is not None else sys.stdout.buffer
+        self.stderr = stderr if stderr is not None else sys.stderr
+        self.cwd = cwd or Path.cwd()
+
+    # ------------------------------------------------------------------ trust
+    def databases(self) -> list[tuple[Path, list[x509.Certificate]]]:
+        found = []
+        for d in database.client_db_dirs(self.args.ssl_dirs):
+            found.append((d, database.trusted_certificates(d)))
+        return found
+
+    def judge(self, cert: x509.Certificate) -> Decision:
+        return decide(cert, self.databases())
+
+    # ------------------------------------------------------------------ running
+    def run(self) -> int:
+        if not self.args.servers:
+            raise UsageError(
+                "no compile server given: use --server=HOST:PORT (finding servers on the "
+                "local network is not available yet)"
+            )
+        packed = pack(
+            self.args.stap_args,
+            default_runtime=None,
+            stdin=self.stdin,
+            cwd=self.cwd,
+        )
+        o = packed.options
+        if o.help or o.version:
+            from ..frontend.driver import USAGE, version_text
+
+            self.stdout.write((USAGE if o.help else version_text()).encode())
+            return 0
+        if not o.has_script:
+            raise UsageError("A script must be specified.")
+        runtime = o.runtime or default_runtime()
+        if o.runtime is None:
+            packed.request.argv = _with_runtime(packed.request.argv, runtime)
+        payload = req_mod.encode(packed.request)
+        failures: list[str] = []
+        for address in self.args.servers:
+            if address.port is None:
+                failures.append(
+                    f"server {address}: no port given, and finding advertised servers is not "
+                    "available yet (give HOST:PORT)"
+                )
+                continue
+            try:
+                cert, data = exchange(address, payload, self.judge)
+                key = cert.public_key()
+
+                def verify(blob: bytes, sig: bytes, key: Any = key) -> bool:
+                    return signing.verify(key, blob, sig)
+
+                response = resp_mod.decode(data, RESPONSE_LIMITS, verify=verify)
+            except TrustError:
+                raise
+            except ProtocolError as err:
+                raise ProtocolError(f"server {address} sent a bad response: {err}") from None
+            except NetworkError as err:
+                failures.append(str(err))
+                continue
+            return self.finish(address, cert, response, packed)
+        raise NetworkError("; ".join(failures) if failures else "no server could be used")
+
+    def finish(
+        self,
+        address: ServerAddress,
+        cert: x509.Certificate,
+        response: resp_mod.Response,
+        packed: Packed,
+    ) -> int:
+        o = packed.options
+        modules = {
+            name: data
+            for name, data in response.module_files.items()
+            if not name.endswith(signing.SIGNATURE_SUFFIX)
+        }
+        for name, data in modules.items():
+            sgn = response.module_files.get(name + signing.SIGNATURE_SUFFIX)
+            if sgn is not None and not signing.verify(cert.public_key(), data, sgn):
+                raise TrustError(
+                    f"server {address}: the signature of module {name} does not verify; "
+                    "nothing was run"
+                )
+            if sgn is None and response.signed is False and name.endswith(".py"):
+                raise TrustError(f"server {address}: module {name} is not signed; nothing was run")
+        stderr = _unmap(response.stderr, packed.paths)
+        stdout = _unmap(response.stdout, packed.paths)
+        if o.last_pass >= 4:
+            lines = stdout.splitlines(keepends=True)
+            stdout = b"".join(
+                ln for ln in lines if ln.strip().decode(errors="replace") not in modules
+            )
+        self.stderr.write(stderr.decode("utf-8", "surrogateescape"))
+        self.stderr.flush()
+        self.stdout.write(stdout)
+        self.stdout.flush()
+        if response.rc != 0:
+            return response.rc
+        if o.last_pass < 4:
+            return 0
+        if not modules:
+            raise ProtocolError(f"server {address} returned no module")
+        if len(modules) > 1 and not any(n.endswith(".ko") for n in modules):
+            raise ProtocolError(f"server {address} returned {len(modules)} modules, not one")
+        name = _main_module(modules)
+        if o.last_pass == 4 or o.module_name:
+            self.keep(name, response.module_files)
+        if o.last_pass == 4:
+            self.stdout.write((name + "\n").encode())
+            self.stdout.flush()
+            return 0
+        return self.run_module(name, modules[name], o, packed.paths)
+
+    def keep(self, name: str, files: dict[str, bytes]) -> None:
+        """Leave the module (and its signature) in the current directory."""
+        for fname in (name, name + signing.SIGNATURE_SUFFIX):
+            if fname in files:
+                target = self.cwd / fname
+                tmp = target.with_name(f".{fname}.{os.getpid()}.tmp")
+                try:
+                    tmp.write_bytes(files[fname])
+                    os.replace(tmp, target)
+                except OSError as err:
+                    tmp.unlink(missing_ok=True)
+                    raise InputError(f"cannot write {target}: {err.strerror}") from None
+
+    def run_module(
+        self, name: str, data: bytes, o: Options, paths: dict[str, str] | None = None
+    ) -> int:
+        if name.endswith(".py"):
+            module = loader.load_source(data.decode("utf-8", "surrogateescape"), name)
+            options = RunOptions(
+                target=o.target_pid or 0,
+                command=o.command,
+                verbose=o.verbose,
+                suppress_warnings=o.suppress_warnings,
+            )
+            # run-time messages name the script as the server saw it: name it as given
+            err = _PathMapper(self.stderr, paths or {})
+            if o.output is not None:
+                try:
+                    out = open(self.cwd / o.output, "wb")  # noqa: SIM115 - closed below
+                except OSError as exc:
+                    raise InputError(
+                        f"Cannot open output file '{o.output}': {exc.strerror}."
+                    ) from None
+                try:
+                    rc = run_module(module, options, out, err)
+                finally:
+                    out.close()
+            else:
+                rc = run_module(module, options, self.stdout, err)
+            if rc:
+                self.stderr.write("Pass 5: run failed.  [man error::pass5]\n")
+            return rc
+        return self.run_native(name, data, o)
+
+    def run_native(self, name: str, data: bytes, o: Options) -> int:
+        tool = None
+        if name.endswith(".ko"):
+            tool = staprun_path()
+            what = "staprun"
+        elif name.endswith(".bo"):
+            tool = shutil.which("stapbpf")
+            what = "stapbpf"
+        else:
+            raise ProtocolError(f"module {name} is of no kind this client runs")
+        if tool is None:
+            raise InputError(
+                f"module {name} needs {what}, which is not installed here "
+                "(ask for --runtime=python to run scripts without SystemTap)"
+            )
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="stap-client-") as tmp:
+            path = Path(tmp) / name
+            path.write_bytes(data)
+            cmd = [tool]
+            if o.output is not None:
+                cmd += ["-o", str(self.cwd / o.output)]
+            if o.command is not None:
+                cmd += ["-c", o.command]
+            if o.target_pid is not None:
+                cmd += ["-x", str(o.target_pid)]
+            cmd.append(str(path))
+            rc = subprocess.call(cmd)
+        if rc:
+            self.stderr.write("Pass 5: run failed.  [man error::pass5]\n")
+        return rc
+
+
+class _PathMapper(io.TextIOBase):
+    """A text stream that renames the script's request paths before writing on."""
+
+    def __init__(self, target: IO[str], paths: dict[str, str]) -> None:
+        self.target = target
+        self.pairs = sorted(paths.items(), key=lambda kv: -len(kv[0]))
+
+    def write(self, text: str) -> int:
+        for sent, given in self.pairs:
+            text = text.replace(sent, given)
+        return self.target.write(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+
+def _with_runtime(argv: list[str], runtime: str) -> list[str]:
+    """``argv`` with ``--runtime=RUNTIME`` before the script's own arguments."""
+    if "--" in argv:
+        i = argv.index("--")
+        return [*argv[:i], f"--runtime={runtime}", *argv[i:]]
+    return [*argv, f"--runtime={runtime}"]
+
+
+def _unmap(data: bytes, paths: dict[str, str]) -> bytes:
+    """Messages name the script as the server saw it (``script/<path>``): name it as the
+    user wrote it."""
+    for sent, given in sorted(paths.items(), key=lambda kv: -len(kv[0])):
+        data = data.replace(sent.encode("utf-8", "surrogateescape"), given.encode())
+    return data
+
+
+def _main_module(modules: dict[str, bytes]) -> str:
+    for suffix in (".ko", ".py", ".bo"):
+        for name in sorted(modules):
+            if name.endswith(suffix):
+                return name
+    return sorted(modules)[0]
+
+
+def main(argv: list[str]) -> int:
+    return Client(split_client_args(argv)).run()
+
+
+__all__ = ["Client", "ClientArgs", "StapError", "main", "split_client_args"]

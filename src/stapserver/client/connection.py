@@ -1,0 +1,98 @@
+"""One exchange with a compile server: TLS, the server's certificate judged against the
+client's databases before a byte of the request is sent, the request, the response."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from collections.abc import Callable
+
+from cryptography import x509
+
+from ..errors import NetworkError, TrustError
+from ..protocol import framing
+from ..trust import certs
+from ..trust.policy import Decision
+from .address import ServerAddress
+
+MAX_RESPONSE_BYTES = 512 * 1024 * 1024
+
+
+def client_context() -> ssl.SSLContext:
+    # The certificate is checked by our own trust decision right after the handshake
+    # (pinning to the client's databases), not by a CA chain: servers are self-signed.
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+def exchange(
+    address: ServerAddress,
+    payload: bytes | None,
+    judge: Callable[[x509.Certificate], Decision],
+    *,
+    connect_timeout: float = 10.0,
+    response_timeout: float = 900.0,
+) -> tuple[x509.Certificate, bytes]:
+    """Connect, judge the certificate, send ``payload`` (None: a length of 0, asking for
+    the certificate only) and read the response.  Raises NetworkError or TrustError."""
+    assert address.port is not None
+    try:
+        raw = socket.create_connection((address.host, address.port), timeout=connect_timeout)
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise NetworkError(f"cannot connect to server {address}: {reason}") from None
+    try:
+        try:
+            tls = client_context().wrap_socket(raw, server_hostname=None)
+        except (ssl.SSLError, OSError) as err:
+            raise NetworkError(f"TLS handshake with server {address} failed: {err}") from None
+        with tls:
+            der = tls.getpeercert(binary_form=True)
+            if not der:
+                raise TrustError(f"server {address} presented no certificate")
+            cert = certs.load_certificate(der, f"the certificate of server {address}")
+            decision = judge(cert)
+            if not decision.trusted:
+                raise TrustError(
+                    f"server {address} is not trusted: {decision.reason}. If you trust it, add "
+                    "its certificate (stap.cert in its server database) with: "
+                    "stap-add-server-cert CERTFILE ~/.systemtap/ssl/client "
+                    f"(its SHA-256 fingerprint is {certs.fingerprint(cert)})"
+                )
+            if payload is None:
+                tls.sendall(framing.encode_length(0))
+                return cert, b""
+            try:
+                tls.sendall(framing.frame(payload))
+                tls.settimeout(response_timeout)
+                chunks: list[bytes] = []
+                total = 0
+                deadline = time.monotonic() + response_timeout
+                while True:
+                    chunk = tls.recv(1 << 16)
+                    if not chunk:
+                        break
+                    total += len(chunk)
+                    if total > MAX_RESPONSE_BYTES:
+                        raise NetworkError(
+                            f"server {address} sent more than {MAX_RESPONSE_BYTES} bytes"
+                        )
+                    chunks.append(chunk)
+                    if time.monotonic() > deadline:
+                        raise NetworkError(f"server {address} did not finish its response in time")
+            except ssl.SSLError as err:
+                if "EOF" in str(err) or "UNEXPECTED_EOF" in str(err):
+                    pass  # a server that closes without close_notify: what we read is it
+                else:
+                    raise NetworkError(f"TLS error with server {address}: {err}") from None
+            except TimeoutError:
+                raise NetworkError(f"server {address} did not answer in time") from None
+            except OSError as err:
+                raise NetworkError(f"connection to server {address} failed: {err}") from None
+            return cert, b"".join(chunks)
+    finally:
+        raw.close()

@@ -1,0 +1,401 @@
+"""The compile server: TLS connections in, signed response archives out.
+
+One request per connection: a 4-byte length, the request archive; the response archive
+back, then the connection closes (a length of 0 asks only for the certificate, which
+the TLS handshake has already shown).  Each build runs in a process of its own, in a
+private folder removed afterwards, at most ``max_threads`` at once.  A read timeout on
+every connection, size limits checked before anything is unpacked, and errors answered
+with an error response: a client that stalls, lies or disconnects costs only its own
+connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import shlex
+import shutil
+import signal
+import ssl
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..errors import ProtocolError, ServerError
+from ..protocol import archive, framing
+from ..protocol import request as req_mod
+from ..protocol import response as resp_mod
+from ..trust import database, signing
+from ..trust.database import ServerIdentity
+from . import worker
+
+MAX_MODULE_BYTES = 256 * 1024 * 1024
+MAX_OUTPUT_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class ServerConfig:
+    address: str = ""  # all interfaces
+    port: int = 0  # random
+    max_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    log: Path | None = None
+    max_request_size: int = archive.Limits().max_uncompressed
+    max_compressed_request: int = archive.Limits().max_compressed
+    read_timeout: float = 30.0
+    build_timeout: float = 300.0
+    shutdown_timeout: float = 30.0
+    db_dir: Path | None = None
+    key_bits: int = 4096
+    status_dir: Path | None = None
+
+    @property
+    def limits(self) -> archive.Limits:
+        return archive.Limits(
+            max_compressed=self.max_compressed_request,
+            max_uncompressed=self.max_request_size,
+        )
+
+
+def status_dir() -> Path:
+    """Where running servers describe themselves (one JSON file per server):
+    ``$STAPSERVER_RUNDIR``, else ``/run/stapserver`` for root and
+    ``$SYSTEMTAP_DIR/stapserver/servers`` for a user."""
+    env = os.environ.get("STAPSERVER_RUNDIR")
+    if env:
+        return Path(env)
+    if os.geteuid() == 0:
+        return Path("/run/stapserver")
+    return database.systemtap_dir() / "stapserver" / "servers"
+
+
+def tls_context(identity: ServerIdentity) -> ssl.SSLContext:
+    """The server side of TLS.  Python's ssl loads a certificate from PEM only, and the
+    database keeps it as DER (as SystemTap does): hand it over through a private file."""
+    from cryptography.hazmat.primitives import serialization
+
+    from ..trust import certs
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    key_pem = identity.key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    with tempfile.TemporaryDirectory(prefix="stapserver-tls-") as tmp:
+        path = Path(tmp) / "identity.pem"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(certs.pem(identity.cert) + key_pem)
+        ctx.load_cert_chain(str(path))
+    return ctx
+
+
+def _limit_resources(cpu_seconds: int) -> None:  # pragma: no cover - runs in the child
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_MODULE_BYTES, MAX_MODULE_BYTES))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _error_response(message: str) -> resp_mod.Response:
+    return resp_mod.Response(rc=1, stderr=message.encode() + b"\n")
+
+
+class CompileServer:
+    def __init__(self, config: ServerConfig, identity: ServerIdentity) -> None:
+        self.config = config
+        self.identity = identity
+        self.slots = asyncio.Semaphore(config.max_threads)
+        self.active = 0
+        self.server: asyncio.base_events.Server | None = None
+        self.port = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._log_file = None
+        if config.log is not None:
+            try:
+                self._log_file = open(config.log, "a", buffering=1)  # noqa: SIM115
+            except OSError as err:
+                raise ServerError(f"cannot open log file {config.log}: {err.strerror}") from None
+        self.requests = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> int:
+        try:
+            self.server = await asyncio.start_server(
+                self._connection,
+                host=self.config.address or None,
+                port=self.config.port,
+                ssl=tls_context(self.identity),
+                ssl_handshake_timeout=self.config.read_timeout,
+                reuse_address=True,
+            )
+        except OSError as err:
+            where = f"{self.config.address or '*'}:{self.config.port}"
+            raise ServerError(f"cannot listen on {where}: {err.strerror}") from None
+        sock = self.server.sockets[0]
+        self.port = sock.getsockname()[1]
+        self.log(f"listening on port {self.port} (pid {os.getpid()}, stapserver {__version__})")
+        return self.port
+
+    async def stop(self) -> None:
+        """Stop accepting, let the requests in flight finish (bounded), close."""
+        if self.server is not None:
+            self.server.close()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=self.config.shutdown_timeout)
+            for task in pending:
+                task.cancel()
+        if self.server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.server.wait_closed(), 5)
+        self.log("stopped")
+        if self._log_file is not None:
+            self._log_file.close()
+
+    def log(self, text: str) -> None:
+        if self._log_file is not None:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            with contextlib.suppress(OSError):
+                self._log_file.write(f"{stamp} {text}\n")
+
+    # ------------------------------------------------------------------ requests
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        peer = writer.get_extra_info("peername")
+        client = f"{peer[0]}:{peer[1]}" if peer else "?"
+        started = time.monotonic()
+        summary = "-"
+        runtime = "-"
+        rc: int | str = "-"
+        try:
+            timeout = self.config.read_timeout
+            try:
+                header = await asyncio.wait_for(reader.readexactly(framing.HEADER_SIZE), timeout)
+            except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+                rc = "closed"
+                return
+            except TimeoutError:
+                rc = "timeout"
+                return
+            try:
+                length = framing.decode_length(header, self.config.max_compressed_request)
+            except ProtocolError as err:
+                rc = "refused"
+                await self._send(writer, _error_response(f"stap-serverd: {err}"))
+                summary = str(err)
+                return
+            if length == 0:
+                rc = "certificate"
+                return
+            try:
+                payload = await asyncio.wait_for(reader.readexactly(length), timeout)
+            except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+                rc = "closed"
+                return
+            except TimeoutError:
+                rc = "timeout"
+                return
+            try:
+                request = req_mod.decode(payload, self.config.limits)
+            except ProtocolError as err:
+                rc = "refused"
+                summary = str(err)
+                await self._send(writer, _error_response(f"stap-serverd: bad request: {err}"))
+                return
+            summary = " ".join(shlex.quote(a) for a in request.argv)
+            runtime = _runtime_of(request.argv)
+            async with self.slots:
+                self.active += 1
+                try:
+                    response = await self.build(request)
+                finally:
+                    self.active -= 1
+            rc = response.rc
+            await self._send(writer, response)
+        except Exception as err:
+            rc = "error"
+            summary = f"internal error: {type(err).__name__}: {err}"
+        finally:
+            self.requests += 1
+            ms = int((time.monotonic() - started) * 1000)
+            self.log(f"{client} rc={rc} runtime={runtime} {ms}ms args: {summary}")
+            with contextlib.suppress(Exception):
+                writer.close()
+                await asyncio.wait_for(writer.wait_closed(), 5)
+            self._tasks.discard(task)
+
+    async def _send(self, writer: asyncio.StreamWriter, response: resp_mod.Response) -> None:
+        key = self.identity.key
+        data = resp_mod.encode(response, sign=lambda blob: signing.sign(key, blob))
+        try:
+            writer.write(data)
+            await asyncio.wait_for(writer.drain(), self.config.read_timeout)
+            if writer.can_write_eof():
+                writer.write_eof()
+        except (ConnectionError, TimeoutError, ssl.SSLError, RuntimeError):
+            pass
+
+    async def build(self, request: req_mod.Request) -> resp_mod.Response:
+        runtime = _runtime_of(request.argv)
+        if runtime != "python":
+            return _error_response(
+                f"stap-serverd: this server has no SystemTap, so it cannot build {runtime}-runtime "
+                "modules; it builds python-runtime modules (stap-client --runtime=python)"
+            )
+        root = Path(tempfile.mkdtemp(prefix="stapserver-"))
+        try:
+            try:
+                _unpack(root, request.files)
+            except ProtocolError as err:
+                return _error_response(f"stap-serverd: bad request: {err}")
+            (root / worker.MODULE_DIR).mkdir()
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(root)}
+            env.update(request.locale)
+            cpu = int(self.config.build_timeout) + 1
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-I",
+                "-m",
+                "stapserver.server.worker",
+                "--release",
+                request.release,
+                "--arch",
+                request.arch,
+                "--",
+                *request.argv,
+                cwd=root,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                preexec_fn=lambda: _limit_resources(cpu),
+                start_new_session=True,
+            )
+            try:
+                out, errors = await asyncio.wait_for(
+                    proc.communicate(), self.config.build_timeout
+                )
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
+                return _error_response(
+                    f"stap-serverd: the build took longer than {self.config.build_timeout:.0f} s"
+                )
+            rc = proc.returncode if proc.returncode is not None else 1
+            if rc < 0:
+                errors += f"stap-serverd: the build was killed by signal {-rc}\n".encode()
+                rc = 1
+            modules = _collect_modules(root / worker.MODULE_DIR, self.identity)
+            return resp_mod.Response(
+                rc=rc,
+                stdout=out[:MAX_OUTPUT_BYTES],
+                stderr=errors[:MAX_OUTPUT_BYTES],
+                module_files=modules,
+            )
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _runtime_of(argv: list[str]) -> str:
+    """The runtime a request asks for: its last --runtime, else SystemTap's default."""
+    runtime = "kernel"
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg.startswith("--runtime="):
+            runtime = arg.split("=", 1)[1]
+        elif arg == "--runtime" and i + 1 < len(argv):
+            runtime = argv[i + 1]
+    return runtime
+
+
+def _unpack(root: Path, files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        archive.check_name(name)
+        path = root / name
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "xb") as f:
+                f.write(data)
+        except (FileExistsError, NotADirectoryError, IsADirectoryError):
+            raise ProtocolError(f"request entry {name!r} clashes with another entry") from None
+
+
+def _collect_modules(folder: Path, identity: ServerIdentity) -> dict[str, bytes]:
+    """The built module files, each with its ``.sgn`` signature."""
+    modules: dict[str, bytes] = {}
+    total = 0
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or path.is_symlink() or path.name.endswith(signing.SIGNATURE_SUFFIX):
+            continue
+        data = path.read_bytes()
+        total += len(data)
+        if total > MAX_MODULE_BYTES:
+            break
+        modules[path.name] = data
+        modules[path.name + signing.SIGNATURE_SUFFIX] = signing.sign(identity.key, data)
+    return modules
+
+
+# ---------------------------------------------------------------------- running
+
+
+def write_status(config: ServerConfig, identity: ServerIdentity, port: int) -> Path:
+    folder = config.status_dir or status_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{os.getpid()}.json"
+    from ..trust import certs
+
+    info: dict[str, Any] = {
+        "pid": os.getpid(),
+        "port": port,
+        "address": config.address,
+        "certificate": str(identity.cert_path),
+        "fingerprint": certs.fingerprint(identity.cert),
+        "version": __version__,
+    }
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(info, indent=1) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+async def serve(config: ServerConfig, ready_fd: int | None = None) -> int:
+    """Run a server until SIGTERM/SIGINT; 0 on a clean stop."""
+    from ..trust import certs
+
+    db = config.db_dir or database.server_db_dir()
+    identity, action = database.load_or_create_server_identity(db, key_bits=config.key_bits)
+    # the user who starts a server trusts it
+    database.add_trusted(database.user_client_db_dir(), identity.cert)
+    server = CompileServer(config, identity)
+    port = await server.start()
+    server.log(
+        f"certificate {action}: {identity.cert_path} (SHA-256 {certs.fingerprint(identity.cert)})"
+    )
+    status = write_status(config, identity, port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        loop.add_signal_handler(sig, stop.set)
+    if ready_fd is not None:
+        with contextlib.suppress(OSError):
+            os.write(ready_fd, f"READY {port}\n".encode())
+            os.close(ready_fd)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+        status.unlink(missing_ok=True)
+    return 0

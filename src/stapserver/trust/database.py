@@ -1,0 +1,236 @@
+"""Certificate databases: where they live, who may use them, what they hold.
+
+- A **server database** holds the server's key (``stap.key``, PEM, mode 600) and
+  certificate (``stap.cert``, DER, as SystemTap writes it).
+- A **client database** holds the certificates of trusted servers, one PEM file each
+  under ``certs/``, named by SHA-256 fingerprint.  (Issue 5 adds SystemTap's NSS database
+  in the same folder.)
+
+Locations follow SystemTap: ``$SYSTEMTAP_DIR`` (default ``~/.systemtap``)``/ssl/server``
+and ``/ssl/client`` for a user; for root ``$sysconfdir/systemtap/ssl/...``, whose client
+database is trusted by every user of the host.
+
+Permission checks follow SystemTap: a database must be owned by its user (root for the
+global ones) and writable by nobody else; the key is readable by its owner alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ..errors import TrustError
+from . import certs
+
+SYSCONFDIR = Path(os.environ.get("STAPSERVER_SYSCONFDIR", "/etc"))
+CERT_FILE = "stap.cert"
+KEY_FILE = "stap.key"
+CERTS_DIR = "certs"
+NSS_FILES = ("cert9.db", "key4.db", "cert8.db", "key3.db")
+
+
+def systemtap_dir() -> Path:
+    env = os.environ.get("SYSTEMTAP_DIR")
+    if env:
+        return Path(env)
+    return Path.home() / ".systemtap"
+
+
+def server_db_dir(euid: int | None = None) -> Path:
+    euid = os.geteuid() if euid is None else euid
+    if euid == 0:
+        return SYSCONFDIR / "systemtap" / "ssl" / "server"
+    return systemtap_dir() / "ssl" / "server"
+
+
+def user_client_db_dir(euid: int | None = None) -> Path:
+    euid = os.geteuid() if euid is None else euid
+    if euid == 0:
+        return global_client_db_dir()
+    return systemtap_dir() / "ssl" / "client"
+
+
+def global_client_db_dir() -> Path:
+    return SYSCONFDIR / "systemtap" / "ssl" / "client"
+
+
+def client_db_dirs(extra: list[str]) -> list[Path]:
+    """The databases a client searches: ``--ssl`` ones in order, the user's, the global."""
+    dirs = [Path(d) for d in extra]
+    for d in (user_client_db_dir(), global_client_db_dir()):
+        if d not in dirs:
+            dirs.append(d)
+    return dirs
+
+
+# ---------------------------------------------------------------------- permissions
+
+
+def check_permissions(path: Path, owner: int | None = None) -> None:
+    """SystemTap's rule for a database folder: owned by ``owner`` (the caller, or root
+    for a global database) and not writable by group or others.  TrustError says how to
+    fix it."""
+    owner = os.geteuid() if owner is None else owner
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise TrustError(f"cannot examine certificate database {path}: {err.strerror}") from None
+    if st.st_uid != owner:
+        raise TrustError(
+            f"certificate database {path} is owned by uid {st.st_uid}, not by uid {owner}; "
+            f"fix it with: chown -R {owner} {path}"
+        )
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise TrustError(
+            f"certificate database {path} is writable by group or others; "
+            f"fix it with: chmod go-w {path}"
+        )
+
+
+def _owner_for(path: Path) -> int:
+    """Who must own ``path``: root for the global databases, else the caller."""
+    try:
+        if path.resolve().is_relative_to((SYSCONFDIR / "systemtap").resolve()):
+            return 0
+    except OSError:
+        pass
+    return os.geteuid()
+
+
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _make_dir(path: Path, mode: int = 0o755) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=mode)
+    except OSError as err:
+        raise TrustError(f"cannot create certificate database {path}: {err.strerror}") from None
+
+
+# ---------------------------------------------------------------------- server
+
+
+@dataclass
+class ServerIdentity:
+    key: rsa.RSAPrivateKey
+    cert: x509.Certificate
+    directory: Path
+
+    @property
+    def cert_path(self) -> Path:
+        return self.directory / CERT_FILE
+
+    @property
+    def key_path(self) -> Path:
+        return self.directory / KEY_FILE
+
+
+def load_or_create_server_identity(
+    directory: Path, *, key_bits: int = certs.KEY_BITS, now: dt.datetime | None = None
+) -> tuple[ServerIdentity, str]:
+    """The server's key and certificate, created on first use, renewed (same key) when
+    it is about to expire.  Returns the identity and what was done: "created",
+    "renewed" or "loaded"."""
+    check_permissions(directory, _owner_for(directory))
+    key_path = directory / KEY_FILE
+    cert_path = directory / CERT_FILE
+    if not key_path.exists() and any((directory / f).exists() for f in NSS_FILES):
+        raise TrustError(
+            f"server database {directory} is SystemTap's (an NSS database, whose key this "
+            "server cannot use); give stap-serverd --ssl=DIR another folder"
+        )
+    if not key_path.exists():
+        _make_dir(directory, 0o755)
+        key = certs.generate_key(key_bits)
+        new_cert = certs.make_certificate(key, now=now)
+        key_pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        try:
+            _write_atomic(key_path, key_pem, 0o600)
+            _write_atomic(cert_path, certs.der(new_cert), 0o644)
+        except OSError as err:
+            raise TrustError(f"cannot write the server certificate in {directory}: {err}") from None
+        return ServerIdentity(key, new_cert, directory), "created"
+    st = key_path.stat()
+    if st.st_mode & 0o077:
+        raise TrustError(
+            f"server key {key_path} is readable by others; fix it with: chmod 600 {key_path}"
+        )
+    try:
+        loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    except (ValueError, TypeError, OSError) as err:
+        raise TrustError(f"cannot read the server key {key_path}: {err}") from None
+    if not isinstance(loaded, rsa.RSAPrivateKey):
+        raise TrustError(f"server key {key_path} is not an RSA key")
+    key = loaded
+    action = "loaded"
+    cert: x509.Certificate | None = None
+    if cert_path.exists():
+        cert = certs.load_certificate(cert_path.read_bytes(), str(cert_path))
+        if certs.spki(cert) != certs.spki_of_key(key):
+            cert = None  # a certificate for another key: make one for ours
+    if cert is None or certs.needs_renewal(cert, now):
+        cert = certs.make_certificate(key, now=now)
+        _write_atomic(cert_path, certs.der(cert), 0o644)
+        action = "renewed"
+    return ServerIdentity(key, cert, directory), action
+
+
+# ---------------------------------------------------------------------- client
+
+
+def trusted_certificates(directory: Path) -> list[x509.Certificate]:
+    """The certificates a client database trusts (after checking its permissions)."""
+    check_permissions(directory, _owner_for(directory))
+    folder = directory / CERTS_DIR
+    if not folder.is_dir():
+        return []
+    check_permissions(folder, _owner_for(directory))
+    found = []
+    for path in sorted(folder.glob("*.pem")):
+        try:
+            found.append(certs.load_certificate(path.read_bytes(), str(path)))
+        except (TrustError, OSError):
+            continue  # a damaged entry trusts nothing
+    return found
+
+
+def add_trusted(directory: Path, cert: x509.Certificate) -> Path:
+    """Add ``cert`` to the client database ``directory`` (created, mode 755, if needed).
+    Returns the file written; adding a certificate twice changes nothing."""
+    _make_dir(directory, 0o755)
+    check_permissions(directory, _owner_for(directory))
+    folder = directory / CERTS_DIR
+    _make_dir(folder, 0o755)
+    name = certs.fingerprint(cert).replace(":", "").lower() + ".pem"
+    path = folder / name
+    if not path.exists():
+        try:
+            _write_atomic(path, certs.pem(cert), 0o644)
+        except OSError as err:
+            raise TrustError(f"cannot add the certificate to {directory}: {err.strerror}") from None
+    return path
