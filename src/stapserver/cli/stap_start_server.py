@@ -14,6 +14,7 @@ import sys
 import time
 
 from ..errors import ServerError
+from . import stap_serverd
 from .common import run_command
 
 STARTUP_TIMEOUT = 60.0
@@ -43,6 +44,8 @@ def _read_ready(fd: int, proc: subprocess.Popen[bytes], timeout: float) -> str:
 
 
 def start(args: list[str]) -> int:
+    # the daemon's own parser: a bad option is reported here, before anything starts
+    stap_serverd.parser().parse_args(args)
     rfd, wfd = os.pipe()
     try:
         proc = subprocess.Popen(

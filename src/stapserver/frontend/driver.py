@@ -164,19 +164,27 @@ def settings_from(options: Options) -> Settings:
     return settings
 
 
-def module_name_for(script: str, options: Options, settings: Settings) -> str:
-    """``stap_`` and a digest of everything that shapes the module: the same script and
-    options give the same name (and the same module bytes)."""
+def module_name_for(
+    script: str,
+    options: Options,
+    settings: Settings,
+    target: tuple[str, str],
+    libraries: list[str],
+) -> str:
+    """``stap_`` and a digest of everything that shapes the module (the script, its
+    arguments, the settings, the target, the text of every -I file): the same script and
+    options give the same name, here or on a compile server."""
     h = hashlib.sha256()
     for part in (
         __version__,
         script,
         "\0".join(options.args),
         repr(sorted(settings.extra.items())),
+        repr(sorted(options.globals)),
         options.privilege,
         options.compatible or "",
-        options.kernel_release or "",
-        "\0".join(options.include),
+        *target,
+        *libraries,
     ):
         h.update(part.encode("utf-8", "surrogateescape") + b"\1")
     return "stap_" + h.hexdigest()[:32]
@@ -197,6 +205,7 @@ class FrontEnd:
     ) -> None:
         self.o = options
         self.module_dir = module_dir
+        self.library_texts: list[str] = []
         self.stdin = stdin if stdin is not None else sys.stdin.buffer
         self.stdout = stdout if stdout is not None else sys.stdout.buffer
         self.stderr = stderr if stderr is not None else sys.stderr
@@ -262,6 +271,7 @@ class FrontEnd:
                     raise InputError(
                         f"Input file '{path}' can't be opened: {err.strerror}."
                     ) from None
+                self.library_texts.append(text)
                 extra.append(
                     parse(
                         Source(str(Path(d) / path.name), text),
@@ -341,7 +351,9 @@ class FrontEnd:
 
         # pass 3
         timer = PassTimer()
-        name = o.module_name or module_name_for(source.text, o, settings)
+        name = o.module_name or module_name_for(
+            source.text, o, settings, (self.release, self.arch), self.library_texts
+        )
         code = generate(program, settings, name)
         module_file = name + ".py"
         if o.verbose:

@@ -1,0 +1,155 @@
+"""Fixtures for end-to-end tests: the real commands, run as processes, in a private
+environment (their own SystemTap folder, sysconfdir and run directory), talking over
+loopback only."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from stapserver.trust import database
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Env:
+    """A private world for the commands: HOME, SYSTEMTAP_DIR, sysconfdir, run dir."""
+
+    root: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def systemtap_dir(self) -> Path:
+        return self.home / ".systemtap"
+
+    @property
+    def sysconfdir(self) -> Path:
+        return self.root / "etc"
+
+    def server_db(self) -> Path:
+        if os.geteuid() == 0:
+            return self.sysconfdir / "systemtap" / "ssl" / "server"
+        return self.systemtap_dir / "ssl" / "server"
+
+    def client_db(self) -> Path:
+        if os.geteuid() == 0:
+            return self.sysconfdir / "systemtap" / "ssl" / "client"
+        return self.systemtap_dir / "ssl" / "client"
+
+    def run(
+        self,
+        command: str,
+        *args: str,
+        input: bytes | None = None,
+        cwd: Path | None = None,
+        timeout: float = 120,
+        extra_env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[bytes]:
+        env = dict(self.env)
+        if extra_env:
+            env.update(extra_env)
+        return subprocess.run(
+            [str(BIN / command), *args],
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            capture_output=True,
+            cwd=cwd or self.root,
+            env=env,
+            timeout=timeout,
+        )
+
+
+def make_env(root: Path) -> Env:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "home").mkdir(exist_ok=True)
+    env = {
+        "PATH": f"{BIN}:/usr/bin:/bin",
+        "HOME": str(root / "home"),
+        "SYSTEMTAP_DIR": str(root / "home" / ".systemtap"),
+        "STAPSERVER_SYSCONFDIR": str(root / "etc"),
+        "STAPSERVER_RUNDIR": str(root / "run"),
+        # a machine without SystemTap: clients default to the python runtime
+        "SYSTEMTAP_STAPRUN": str(root / "no-staprun"),
+        "LANG": "C.UTF-8",
+    }
+    return Env(root, env)
+
+
+@pytest.fixture(scope="session")
+def server_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A server database made once per session (2048-bit key: fast to make)."""
+    folder = tmp_path_factory.mktemp("template") / "server"
+    database.load_or_create_server_identity(folder, key_bits=2048)
+    return folder
+
+
+@pytest.fixture
+def env(tmp_path: Path, server_db_template: Path) -> Env:
+    e = make_env(tmp_path / "world")
+    target = e.server_db()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(server_db_template, target)
+    return e
+
+
+@dataclass
+class Server:
+    pid: int
+    port: int
+    env: Env
+    log: Path
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def alive(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        try:
+            status = Path(f"/proc/{self.pid}/status").read_text()
+        except OSError:
+            return False
+        return "State:\tZ" not in status
+
+    def stop(self) -> None:
+        if self.alive():
+            os.kill(self.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while self.alive() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if self.alive():
+                os.kill(self.pid, signal.SIGKILL)
+
+
+def start_server(env: Env, *args: str) -> Server:
+    log = env.root / f"server-{len(list(env.root.glob('server-*.log')))}.log"
+    result = env.run("stap-start-server", "--address", "127.0.0.1", "--log", str(log), *args)
+    assert result.returncode == 0, result.stderr.decode()
+    pid = int(result.stdout.decode().strip())
+    status = json.loads((env.root / "run" / f"{pid}.json").read_text())
+    return Server(pid, status["port"], env, log)
+
+
+@pytest.fixture
+def server(env: Env) -> Iterator[Server]:
+    s = start_server(env, "--read-timeout", "3")
+    yield s
+    s.stop()
