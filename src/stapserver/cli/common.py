@@ -28,6 +28,15 @@ def run_command(body: Callable[[], int], prog: str) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except Exception as err:  # a bug of ours: one line, not a traceback
+        if os.environ.get("STAPSERVER_DEBUG"):
+            raise
+        _flush_quietly()
+        sys.stderr.write(
+            f"{prog}: internal error: {type(err).__name__}: {err} "
+            "(set STAPSERVER_DEBUG=1 to see where; please report it)\n"
+        )
+        return 1
 
 
 def _flush_quietly() -> None:

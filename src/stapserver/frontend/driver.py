@@ -366,7 +366,7 @@ class FrontEnd:
 
         # pass 4
         timer = PassTimer()
-        module = loader.load_source(code, module_file)
+        loader.compile_source(code, module_file)  # a module that does not compile stops here
         if o.last_pass == 4 or o.module_name:
             write_module((self.module_dir or self.cwd) / module_file, code)
         if o.verbose:
@@ -376,7 +376,7 @@ class FrontEnd:
             return 0
 
         # pass 5
-        return self.run_pass5(module)
+        return self.run_pass5(loader.load_source(code, module_file))
 
     def run_pass5(self, module: object) -> int:
         o = self.o

@@ -7,7 +7,7 @@ made for this runtime (its ``ABI``), so a client can run what a server built.
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
+from types import CodeType, SimpleNamespace
 from typing import Any
 
 from ..errors import ModuleError
@@ -17,14 +17,19 @@ MODULE_SUFFIX = ".py"
 MARKER = '"""SystemTap python-runtime module '
 
 
-def load_source(code: str, name: str) -> Any:
-    """Compile and initialise module source ``code`` (``name`` is its file name)."""
+def compile_source(code: str, name: str) -> CodeType:
+    """Compile module source ``code`` without running any of it (pass 4)."""
     if not code.startswith(MARKER):
         raise ModuleError(f"'{name}' is not a SystemTap python-runtime module.")
     try:
-        compiled = compile(code, name, "exec", dont_inherit=True)
+        return compile(code, name, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as err:
         raise ModuleError(f"Module '{name}' cannot be loaded: {err}.") from None
+
+
+def load_source(code: str, name: str) -> Any:
+    """Compile and initialise module source ``code`` (``name`` is its file name)."""
+    compiled = compile_source(code, name)
     namespace: dict[str, Any] = {"__name__": "stapmodule_" + Path(name).stem}
     try:
         exec(compiled, namespace)

@@ -15,12 +15,10 @@ import asyncio
 import contextlib
 import json
 import os
-import resource
 import shlex
 import shutil
 import signal
 import ssl
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -34,7 +32,7 @@ from ..protocol import request as req_mod
 from ..protocol import response as resp_mod
 from ..trust import database, signing
 from ..trust.database import ServerIdentity
-from . import worker
+from . import builds, worker
 
 MAX_MODULE_BYTES = 256 * 1024 * 1024
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
@@ -96,13 +94,6 @@ def tls_context(identity: ServerIdentity) -> ssl.SSLContext:
             f.write(certs.pem(identity.cert) + key_pem)
         ctx.load_cert_chain(str(path))
     return ctx
-
-
-def _limit_resources(cpu_seconds: int) -> None:  # pragma: no cover - runs in the child
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
-    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_MODULE_BYTES, MAX_MODULE_BYTES))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def _error_response(message: str) -> resp_mod.Response:
@@ -252,59 +243,53 @@ class CompileServer:
                 f"stap-serverd: this server has no SystemTap, so it cannot build {runtime}-runtime "
                 "modules; it builds python-runtime modules (stap-client --runtime=python)"
             )
-        root = Path(tempfile.mkdtemp(prefix="stapserver-"))
+        job = Path(tempfile.mkdtemp(prefix="stapserver-"))
         try:
+            work = job / "work"
+            work.mkdir()
             try:
-                _unpack(root, request.files)
+                _unpack(work, request.files)
             except ProtocolError as err:
                 return _error_response(f"stap-serverd: bad request: {err}")
-            (root / worker.MODULE_DIR).mkdir()
-            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(root)}
+            (work / worker.MODULE_DIR).mkdir()
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work)}
             env.update(request.locale)
-            cpu = int(self.config.build_timeout) + 1
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-I",
-                "-m",
-                "stapserver.server.worker",
-                "--release",
+            out, errs = job / "stdout", job / "stderr"
+            result = await builds.run_build(
+                work,
+                out,
+                errs,
+                request.argv,
                 request.release,
-                "--arch",
                 request.arch,
-                "--",
-                *request.argv,
-                cwd=root,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                preexec_fn=lambda: _limit_resources(cpu),
-                start_new_session=True,
+                env,
+                self.config.build_timeout,
             )
-            try:
-                out, errors = await asyncio.wait_for(
-                    proc.communicate(), self.config.build_timeout
+            stdout = _read_capped(out)
+            stderr = _read_capped(errs)
+            if result.timed_out:
+                stderr += (
+                    f"stap-serverd: the build took longer than {self.config.build_timeout:.0f} s "
+                    "and was stopped\n"
+                ).encode()
+            elif result.killed_by is not None:
+                stderr += (
+                    f"stap-serverd: the build was killed by signal {result.killed_by}\n".encode()
                 )
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await proc.wait()
-                return _error_response(
-                    f"stap-serverd: the build took longer than {self.config.build_timeout:.0f} s"
-                )
-            rc = proc.returncode if proc.returncode is not None else 1
-            if rc < 0:
-                errors += f"stap-serverd: the build was killed by signal {-rc}\n".encode()
-                rc = 1
-            modules = _collect_modules(root / worker.MODULE_DIR, self.identity)
+            modules = _collect_modules(work / worker.MODULE_DIR, self.identity)
             return resp_mod.Response(
-                rc=rc,
-                stdout=out[:MAX_OUTPUT_BYTES],
-                stderr=errors[:MAX_OUTPUT_BYTES],
-                module_files=modules,
+                rc=result.status, stdout=stdout, stderr=stderr, module_files=modules
             )
         finally:
-            shutil.rmtree(root, ignore_errors=True)
+            shutil.rmtree(job, ignore_errors=True)
+
+
+def _read_capped(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(MAX_OUTPUT_BYTES)
+    except OSError:
+        return b""
 
 
 def _runtime_of(argv: list[str]) -> str:

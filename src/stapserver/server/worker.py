@@ -74,6 +74,24 @@ def check_client_options(o: Options, root: Path) -> None:
     o.last_pass = min(o.last_pass, 4)
 
 
+def build(args: list[str], release: str, arch: str) -> int:
+    """Build a request unpacked in the current directory: the client's ``args``, for
+    kernel ``release`` on ``arch``.  Output on stdout and stderr, the module in
+    ``stap000000/``; returns the exit status."""
+    root = Path.cwd()
+    try:
+        options = parse_options(args)
+        check_client_options(options, root)
+        options.kernel_release = release
+        options.arch = arch
+        options.runtime = None
+        return FrontEnd(options, module_dir=root / MODULE_DIR).run()
+    except StapError as err:
+        message = str(err)
+        sys.stderr.write(message if message.endswith("\n") else message + "\n")
+        return err.exit_status
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stapserver-worker")
     parser.add_argument("--release", required=True)
@@ -83,18 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     args = list(ns.args)
     if args and args[0] == "--":
         args = args[1:]
-    root = Path.cwd()
-    try:
-        options = parse_options(args)
-        check_client_options(options, root)
-        options.kernel_release = ns.release
-        options.arch = ns.arch
-        options.runtime = None
-        return FrontEnd(options, module_dir=root / MODULE_DIR).run()
-    except StapError as err:
-        message = str(err)
-        sys.stderr.write(message if message.endswith("\n") else message + "\n")
-        return err.exit_status
+    return build(args, ns.release, ns.arch)
 
 
 if __name__ == "__main__":

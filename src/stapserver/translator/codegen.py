@@ -127,8 +127,13 @@ class CodeGenerator:
     def generate(self) -> str:
         out: list[str] = []
         funcs: list[str] = []
+        taken: set[str] = set()
         for i, f in enumerate(self.p.functions):
-            self.function_names[id(f)] = f"f_{f.name}" if f.name.isidentifier() else f"f_{i}"
+            name = f"f_{f.name}" if f.name.isidentifier() else f"f_{i}"
+            if name in taken:  # an overload (same name, other arity)
+                name = f"{name}_{len(f.params)}_{i}"
+            taken.add(name)
+            self.function_names[id(f)] = name
         for f in self.p.functions:
             funcs += self.function(f)
         handlers: list[str] = []

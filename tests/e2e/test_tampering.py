@@ -1,0 +1,157 @@
+"""A client must verify everything it receives before using any of it.
+
+A fake server with the real server's key (so its certificate is trusted) answers with
+responses altered in the ways an attacker on the path, or a broken server, could: the
+client refuses each with one message, exit status 1, and runs nothing.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import struct
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from stapserver.protocol import archive, response
+from stapserver.trust import certs, database, signing
+
+from .conftest import Env
+
+MODULE_NAME = "stap_fake.py"
+
+
+class FakeServer:
+    def __init__(self, env: Env, answer: bytes) -> None:
+        identity, _ = database.load_or_create_server_identity(env.server_db())
+        database.add_trusted(env.client_db(), identity.cert)  # as a started server does
+        self.identity = identity
+        self.answer = answer
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        pem = env.root / "fake.pem"
+        pem.write_bytes(
+            certs.pem(identity.cert)
+            + identity.key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        self.ctx.load_cert_chain(str(pem))
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        try:
+            raw, _ = self.sock.accept()
+        except OSError:
+            return
+        with self.ctx.wrap_socket(raw, server_side=True) as conn:
+            header = conn.recv(4)
+            if len(header) < 4:
+                return
+            (length,) = struct.unpack(">i", header)
+            got = 0
+            while got < length:
+                got += len(conn.recv(65536))
+            conn.sendall(self.answer)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _module_source() -> bytes:
+    return (
+        b'"""SystemTap python-runtime module stap_fake.\n"""\n'
+        b"import os\nos.system('touch /tmp/stapserver-tampered')\n"
+    )
+
+
+def _response(env: Env, *, module: bytes, sign_with: object = None, manifest: bool = True,
+              module_sgn: bytes | None = None, alter_after: bytes | None = None) -> bytes:
+    identity, _ = database.load_or_create_server_identity(env.server_db())
+    key = sign_with or identity.key
+    files = {MODULE_NAME: module}
+    if module_sgn is not None:
+        files[MODULE_NAME + ".sgn"] = module_sgn
+    resp = response.Response(rc=0, module_files=files)
+    data = response.encode(
+        resp, sign=(lambda blob: signing.sign(key, blob)) if manifest else None  # type: ignore[arg-type]
+    )
+    if alter_after is not None:
+        entries = archive.read(data, archive.Limits())
+        entries[f"stap000000/{MODULE_NAME}"] = alter_after
+        data = archive.build(sorted(entries.items()))
+    return data
+
+
+@pytest.fixture
+def fake(env: Env) -> Iterator[object]:
+    servers: list[FakeServer] = []
+
+    def make(answer: bytes) -> FakeServer:
+        s = FakeServer(env, answer)
+        servers.append(s)
+        return s
+
+    yield make
+    for s in servers:
+        s.close()
+
+
+def _client(env: Env, port: int, tmp_path: Path) -> tuple[int, bytes, str]:
+    r = env.run("stap-client", f"--server=127.0.0.1:{port}", "-e", "probe begin { exit() }",
+                cwd=tmp_path)
+    return r.returncode, r.stdout, r.stderr.decode()
+
+
+def _assert_refused(result: tuple[int, bytes, str], words: str) -> None:
+    rc, out, err = result
+    assert rc == 1
+    assert out == b""
+    assert err.count("\n") == 1, err
+    assert words in err
+    assert not Path("/tmp/stapserver-tampered").exists()
+
+
+def test_module_altered_after_signing(env: Env, fake: object, tmp_path: Path) -> None:
+    key = database.load_or_create_server_identity(env.server_db())[0].key
+    good = _module_source()
+    data = _response(env, module=good, module_sgn=signing.sign(key, good),
+                     alter_after=good + b"# changed\n")
+    server = fake(data)  # type: ignore[operator]
+    _assert_refused(_client(env, server.port, tmp_path), "altered after signing")
+
+
+def test_manifest_signed_by_another_key(env: Env, fake: object, tmp_path: Path) -> None:
+    other = certs.generate_key(2048)
+    data = _response(env, module=_module_source(), sign_with=other)
+    server = fake(data)  # type: ignore[operator]
+    _assert_refused(_client(env, server.port, tmp_path), "manifest signature does not verify")
+
+
+def test_unsigned_module_without_manifest(env: Env, fake: object, tmp_path: Path) -> None:
+    data = _response(env, module=_module_source(), manifest=False)
+    server = fake(data)  # type: ignore[operator]
+    _assert_refused(_client(env, server.port, tmp_path), "is not signed")
+
+
+def test_bad_module_signature_without_manifest(env: Env, fake: object, tmp_path: Path) -> None:
+    other = certs.generate_key(2048)
+    module = _module_source()
+    data = _response(env, module=module, manifest=False, module_sgn=signing.sign(other, module))
+    server = fake(data)  # type: ignore[operator]
+    _assert_refused(_client(env, server.port, tmp_path), "does not verify")
+
+
+def test_malformed_response(env: Env, fake: object, tmp_path: Path) -> None:
+    server = fake(b"this is not a zip archive")  # type: ignore[operator]
+    _assert_refused(_client(env, server.port, tmp_path), "sent a bad response")
