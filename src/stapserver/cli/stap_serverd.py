@@ -78,6 +78,12 @@ def parser() -> argparse.ArgumentParser:
         choices=(2048, 3072, 4096),
         help="RSA key size of a new server certificate (default 4096, as SystemTap)",
     )
+    p.add_argument(
+        "--cache-size",
+        type=int,
+        default=64,
+        help="MiB of responses kept for identical requests (0: no cache)",
+    )
     p.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
     return p
 
@@ -98,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             build_timeout=ns.build_timeout,
             db_dir=ns.ssl,
             key_bits=ns.key_bits,
+            cache_bytes=max(0, ns.cache_size) * 1024 * 1024,
         )
         try:
             return asyncio.run(serve(config, ns.ready_fd))

@@ -111,6 +111,7 @@ async def run_build(
         pidfd = None
     try:
         if pidfd is not None:
+
             def exited() -> None:
                 if not done.done():
                     done.set_result(None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import shlex
@@ -21,12 +22,14 @@ import signal
 import ssl
 import tempfile
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..errors import ProtocolError, ServerError
+from ..errors import ProtocolError, ServerError, StapError
+from ..frontend.options import parse_options
 from ..protocol import archive, framing
 from ..protocol import request as req_mod
 from ..protocol import response as resp_mod
@@ -52,6 +55,7 @@ class ServerConfig:
     db_dir: Path | None = None
     key_bits: int = 4096
     status_dir: Path | None = None
+    cache_bytes: int = 64 * 1024 * 1024  # responses kept for identical requests
 
     @property
     def limits(self) -> archive.Limits:
@@ -116,6 +120,9 @@ class CompileServer:
             except OSError as err:
                 raise ServerError(f"cannot open log file {config.log}: {err.strerror}") from None
         self.requests = 0
+        self.cache_hits = 0
+        self._cache: OrderedDict[bytes, tuple[int, bytes]] = OrderedDict()
+        self._cache_size = 0
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> int:
@@ -205,14 +212,23 @@ class CompileServer:
                 return
             summary = " ".join(shlex.quote(a) for a in request.argv)
             runtime = _runtime_of(request.argv)
-            async with self.slots:
-                self.active += 1
-                try:
-                    response = await self.build(request)
-                finally:
-                    self.active -= 1
-            rc = response.rc
-            await self._send(writer, response)
+            key = cache_key(request)
+            cached = self._cache_get(key)
+            if cached is not None:
+                rc, data = cached
+                self.cache_hits += 1
+                runtime += " cached"
+            else:
+                async with self.slots:
+                    self.active += 1
+                    try:
+                        response = await self.build(request)
+                    finally:
+                        self.active -= 1
+                rc = response.rc
+                data = self._encode(response)
+                self._cache_put(key, response.rc, data)
+            await self._write(writer, data)
         except Exception as err:
             rc = "error"
             summary = f"internal error: {type(err).__name__}: {err}"
@@ -225,9 +241,29 @@ class CompileServer:
                 await asyncio.wait_for(writer.wait_closed(), 5)
             self._tasks.discard(task)
 
-    async def _send(self, writer: asyncio.StreamWriter, response: resp_mod.Response) -> None:
+    def _encode(self, response: resp_mod.Response) -> bytes:
         key = self.identity.key
-        data = resp_mod.encode(response, sign=lambda blob: signing.sign(key, blob))
+        return resp_mod.encode(response, sign=lambda blob: signing.sign(key, blob))
+
+    async def _send(self, writer: asyncio.StreamWriter, response: resp_mod.Response) -> None:
+        await self._write(writer, self._encode(response))
+
+    def _cache_get(self, key: bytes | None) -> tuple[int, bytes] | None:
+        if key is None or key not in self._cache:
+            return None
+        self._cache.move_to_end(key)
+        return self._cache[key]
+
+    def _cache_put(self, key: bytes | None, rc: int, data: bytes) -> None:
+        if key is None or len(data) > self.config.cache_bytes // 4:
+            return
+        self._cache[key] = (rc, data)
+        self._cache_size += len(data)
+        while self._cache_size > self.config.cache_bytes and self._cache:
+            _, (_, old) = self._cache.popitem(last=False)
+            self._cache_size -= len(old)
+
+    async def _write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
         try:
             writer.write(data)
             await asyncio.wait_for(writer.drain(), self.config.read_timeout)
@@ -290,6 +326,26 @@ def _read_capped(path: Path) -> bytes:
             return f.read(MAX_OUTPUT_BYTES)
     except OSError:
         return b""
+
+
+def cache_key(request: req_mod.Request) -> bytes | None:
+    """Identical requests get identical responses (the build is deterministic), except
+    with -v, whose lines report times and memory: those are never cached."""
+    try:
+        options = parse_options(list(request.argv))
+    except StapError:
+        return None
+    if options.verbose or _runtime_of(request.argv) != "python":
+        return None
+    h = hashlib.sha256()
+    for part in (__version__, request.release, request.arch, *request.argv):
+        h.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    for name in sorted(request.locale):
+        h.update(f"{name}={request.locale[name]}\0".encode())
+    for name in sorted(request.files):
+        h.update(name.encode("utf-8", "surrogateescape") + b"\0")
+        h.update(hashlib.sha256(request.files[name]).digest())
+    return h.digest()
 
 
 def _runtime_of(argv: list[str]) -> str:
