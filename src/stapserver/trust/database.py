@@ -30,11 +30,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ..errors import TrustError
 from . import certs
 
-SYSCONFDIR = Path(os.environ.get("STAPSERVER_SYSCONFDIR", "/etc"))
 CERT_FILE = "stap.cert"
 KEY_FILE = "stap.key"
 CERTS_DIR = "certs"
 NSS_FILES = ("cert9.db", "key4.db", "cert8.db", "key3.db")
+
+
+def sysconfdir() -> Path:
+    """``$sysconfdir`` (``/etc``; ``STAPSERVER_SYSCONFDIR`` overrides it, for tests)."""
+    return Path(os.environ.get("STAPSERVER_SYSCONFDIR", "/etc"))
 
 
 def systemtap_dir() -> Path:
@@ -47,7 +51,7 @@ def systemtap_dir() -> Path:
 def server_db_dir(euid: int | None = None) -> Path:
     euid = os.geteuid() if euid is None else euid
     if euid == 0:
-        return SYSCONFDIR / "systemtap" / "ssl" / "server"
+        return sysconfdir() / "systemtap" / "ssl" / "server"
     return systemtap_dir() / "ssl" / "server"
 
 
@@ -59,7 +63,7 @@ def user_client_db_dir(euid: int | None = None) -> Path:
 
 
 def global_client_db_dir() -> Path:
-    return SYSCONFDIR / "systemtap" / "ssl" / "client"
+    return sysconfdir() / "systemtap" / "ssl" / "client"
 
 
 def client_db_dirs(extra: list[str]) -> list[Path]:
@@ -100,7 +104,7 @@ def check_permissions(path: Path, owner: int | None = None) -> None:
 def _owner_for(path: Path) -> int:
     """Who must own ``path``: root for the global databases, else the caller."""
     try:
-        if path.resolve().is_relative_to((SYSCONFDIR / "systemtap").resolve()):
+        if path.resolve().is_relative_to((sysconfdir() / "systemtap").resolve()):
             return 0
     except OSError:
         pass
