@@ -23,7 +23,7 @@ from typing import IO, Any
 from cryptography import x509
 
 from ..errors import InputError, NetworkError, ProtocolError, StapError, TrustError, UsageError
-from ..frontend.options import Options
+from ..frontend.options import Options, parse_options
 from ..protocol import archive
 from ..protocol import request as req_mod
 from ..protocol import response as resp_mod
@@ -34,6 +34,25 @@ from ..trust.policy import Decision, decide
 from .address import ServerAddress, parse_server
 from .connection import exchange
 from .packing import Packed, pack
+
+USAGE = """\
+Usage: stap-client [--server=HOST[:PORT]]... [--ssl=DIRNAME]... [stap arguments]
+
+Runs passes 1-4 of SystemTap on a trusted compile server and pass 5 (the module)
+here: python-runtime modules in this process, kernel modules with staprun, BPF
+programs with stapbpf.
+
+   --server=HOST[:PORT]  a server to use (HOST, HOST:PORT, IPv4[:PORT], IPv6,
+                         [IPv6]:PORT, [IPv6%IFACE]:PORT); several are tried in order
+   --ssl=DIRNAME         a certificate database of trusted servers, searched before
+                         ~/.systemtap/ssl/client and $sysconfdir/systemtap/ssl/client
+   --runtime=python|kernel|bpf
+                         the runtime to build for (default: python where SystemTap's
+                         staprun is not installed, else kernel)
+
+The stap arguments are those of stap(1) and pystap: -e SCRIPT, FILE, -p NUM, -v,
+-m NAME, -o FILE, -c CMD, -x PID, -D NAME=VALUE, -I DIR, ...
+"""
 
 RESPONSE_LIMITS = archive.Limits(
     max_compressed=512 * 1024 * 1024, max_uncompressed=1024 * 1024 * 1024, max_entries=1000
@@ -119,6 +138,13 @@ class Client:
 
     # ------------------------------------------------------------------ running
     def run(self) -> int:
+        o = parse_options(self.args.stap_args)
+        if o.help or o.version:
+            self.stdout.write((USAGE if o.help else version_text()).encode())
+            self.stdout.flush()
+            return 0
+        if not o.has_script:
+            raise UsageError("A script must be specified.")
         if not self.args.servers:
             raise UsageError(
                 "no compile server given: use --server=HOST:PORT (finding servers on the "
@@ -131,13 +157,6 @@ class Client:
             cwd=self.cwd,
         )
         o = packed.options
-        if o.help or o.version:
-            from ..frontend.driver import USAGE, version_text
-
-            self.stdout.write((USAGE if o.help else version_text()).encode())
-            return 0
-        if not o.has_script:
-            raise UsageError("A script must be specified.")
         runtime = o.runtime or default_runtime()
         if o.runtime is None:
             packed.request.argv = _with_runtime(packed.request.argv, runtime)
@@ -334,6 +353,14 @@ def _main_module(modules: dict[str, bytes]) -> str:
             if name.endswith(suffix):
                 return name
     return sorted(modules)[0]
+
+
+def version_text() -> str:
+    from .. import SYSTEMTAP_VERSION, __version__
+
+    return (
+        f"stap-client (stapserver {__version__}; SystemTap {SYSTEMTAP_VERSION} protocol)\n"
+    )
 
 
 def main(argv: list[str]) -> int:
