@@ -249,15 +249,16 @@ def test_manifest_edited_refused(key: rsa.RSAPrivateKey) -> None:
     data = response.encode(sample(), signer(key))
 
     def change(files: dict[str, bytes]) -> None:
-        files["stdout"] = b"forged\n"
-        lines = files[MANIFEST].decode().splitlines(keepends=True)
+        forged = b"forged\n"
+        files["stdout"] = forged
+        digest = hashlib.sha256(forged).hexdigest()
         lines = [
-            f"{hashlib.sha256(b'forged\n').hexdigest()} 7 stdout\n"
-            if ln.endswith(" stdout\n")
-            else ln
-            for ln in lines
+            f"{digest} {len(forged)} stdout\n" if ln.endswith(" stdout\n") else ln
+            for ln in files[MANIFEST].decode().splitlines(keepends=True)
         ]
-        files[MANIFEST] = "".join(lines).encode()
+        edited = "".join(lines).encode()
+        assert edited != files[MANIFEST]
+        files[MANIFEST] = edited
 
     with pytest.raises(ProtocolError) as err:
         response.decode(rebuild(data, change), LIMITS, verifier(key))
