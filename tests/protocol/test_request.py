@@ -195,7 +195,7 @@ def test_sysinfo_parsed() -> None:
 
 
 def test_sysinfo_missing_refused() -> None:
-    with pytest.raises(ProtocolError, match="^request has no sysinfo$"):
+    with pytest.raises(ProtocolError, match=r"^request has no sysinfo$"):
         decode_entries(("argv1", b"-p1"))
 
 

@@ -105,9 +105,12 @@ def test_encode_signed_manifest(key: rsa.RSAPrivateKey) -> None:
 
 def test_manifest_text() -> None:
     text = response.manifest_text([("b", b"xy"), ("a", b"")])
-    assert text == (
-        f"{hashlib.sha256(b'').hexdigest()} 0 a\n{hashlib.sha256(b'xy').hexdigest()} 2 b\n"
-    ).encode()
+    assert (
+        text
+        == (
+            f"{hashlib.sha256(b'').hexdigest()} 0 a\n{hashlib.sha256(b'xy').hexdigest()} 2 b\n"
+        ).encode()
+    )
 
 
 def test_encode_refuses_unsafe_module_names() -> None:
@@ -147,7 +150,9 @@ _FILE = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_.", min_size=1, m
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     rc=st.integers(min_value=0, max_value=255),
     stdout=st.binary(max_size=100),

@@ -34,18 +34,18 @@ class ServerAddress:
 
 
 def _port(text: str, spec: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
+    if not re.fullmatch(r"[0-9]{1,5}", text) or not 1 <= int(text) <= 65535:
         raise UsageError(f"invalid port in --server={spec}: use 1 to 65535")
     return int(text)
 
 
 def _ipv6(text: str, spec: str) -> str:
-    addr, _, iface = text.partition("%")
+    addr, percent, iface = text.partition("%")
     try:
         ipaddress.IPv6Address(addr)
     except ValueError:
         raise UsageError(f"invalid IPv6 address in --server={spec}") from None
-    if iface and not _IFACE.match(iface):
+    if percent and not _IFACE.fullmatch(iface):
         raise UsageError(f"invalid interface name in --server={spec}")
     return text
 
@@ -73,6 +73,6 @@ def parse_server(spec: str) -> ServerAddress:
         is_ip = True
     except ValueError:
         is_ip = False
-    if not is_ip and not _HOSTNAME.match(host):
+    if not is_ip and not _HOSTNAME.fullmatch(host):
         raise UsageError(f"invalid host name in --server={spec}")
     return ServerAddress(host, _port(port, spec) if colon else None)

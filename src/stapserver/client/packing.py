@@ -54,7 +54,7 @@ def _tree(root: Path, files: dict[str, bytes]) -> None:
             if count > MAX_TREE_FILES:
                 raise InputError(f"-I {root}: more than {MAX_TREE_FILES} files to send")
             try:
-                files["tapset" + str(path)] = path.read_bytes()
+                files["tapset" + os.path.normpath(path)] = path.read_bytes()
             except OSError as err:
                 raise InputError(f"cannot read {path}: {err.strerror}") from None
 
@@ -92,11 +92,11 @@ def pack(
             out.append(name)
             paths[name] = o.script_file
     for d in o.include:
-        root = (cwd / d).absolute()
+        root = Path(os.path.normpath(cwd / d))
         if not root.is_dir():
             raise InputError(f"-I {d}: not a folder")
         _tree(root, files)
-        out += ["-I", "tapset" + os.path.normpath(str(root))]
+        out += ["-I", "tapset" + str(root)]
     runtime_given = False
     for name, value in o.given:
         if name in LOCAL_OPTIONS:

@@ -77,6 +77,8 @@ def read(data: bytes, limits: Limits) -> dict[str, bytes]:
         declared = 0
         seen: set[str] = set()
         for info in infos:
+            # zipfile cuts a name at a NUL; the name as stored must be refused whole
+            check_name(info.orig_filename)
             name = check_name(info.filename)
             mode = info.external_attr >> 16
             if info.create_system == 3 and mode:

@@ -58,9 +58,12 @@ def encode(resp: Response, sign: Callable[[bytes], bytes] | None = None) -> byte
         ("stderr", resp.stderr),
     ]
     for name in sorted(resp.module_files):
-        archive.check_name(name)
+        if "/" in archive.check_name(name):
+            raise ValueError(f"module file {name!r} may not be in a subfolder")
         entries.append((f"{resp.module_dir}/{name}", resp.module_files[name]))
     for name in sorted(resp.extra):
+        if _MODULE_DIR.match(archive.check_name(name).split("/", 1)[0]):
+            raise ValueError(f"extra entry {name!r} would read as a second module folder")
         entries.append((name, resp.extra[name]))
     if sign is not None:
         manifest = manifest_text(entries)

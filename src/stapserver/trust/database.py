@@ -194,12 +194,18 @@ def load_or_create_server_identity(
     action = "loaded"
     cert: x509.Certificate | None = None
     if cert_path.exists():
-        cert = certs.load_certificate(cert_path.read_bytes(), str(cert_path))
-        if certs.spki(cert) != certs.spki_of_key(key):
+        try:
+            cert = certs.load_certificate(cert_path.read_bytes(), str(cert_path))
+        except (TrustError, OSError):
+            cert = None  # damaged: the key is the identity, make a certificate for it
+        if cert is not None and certs.spki(cert) != certs.spki_of_key(key):
             cert = None  # a certificate for another key: make one for ours
     if cert is None or certs.needs_renewal(cert, now):
         cert = certs.make_certificate(key, now=now)
-        _write_atomic(cert_path, certs.der(cert), 0o644)
+        try:
+            _write_atomic(cert_path, certs.der(cert), 0o644)
+        except OSError as err:
+            raise TrustError(f"cannot write the server certificate {cert_path}: {err}") from None
         action = "renewed"
     return ServerIdentity(key, cert, directory), action
 
