@@ -519,6 +519,12 @@ def test_locations_are_one_based_lines_and_columns() -> None:
     ]
 
 
+def test_columns_count_bytes() -> None:
+    # stap's lexer reads bytes: a two-byte UTF-8 character is two columns
+    toks = scan_all('"\u00e9" x')
+    assert toks[1].location.column == 6
+
+
 def test_a_tab_is_one_column() -> None:
     (tok,) = scan_all("\tx")
     assert tok.location.column == 2
@@ -551,7 +557,7 @@ def test_describe_replaces_unprintables() -> None:
     strict=True,
     reason="stap prints '?' for each byte that is not printable: a two-byte UTF-8 "
     "character shows as '??' (stap 4.8: `saw: string '??' at <input>:1:7` for "
-    '`probe "é" { }`); pystap shows one \'?\' per character',
+    "`probe \"é\" { }`); pystap shows one '?' per character",
 )
 def test_describe_non_ascii_one_question_mark_per_byte() -> None:
     (tok,) = scan_all('"é"')

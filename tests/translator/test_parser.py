@@ -71,7 +71,11 @@ def test_wildcard_after_a_space_is_not_part_of_the_component() -> None:
 
 def test_optional_and_sufficient_points() -> None:
     pts = parse_text("probe a?, b!, c { }").probes[0].points
-    assert [(p.optional, p.sufficient) for p in pts] == [(True, False), (True, True), (False, False)]
+    assert [(p.optional, p.sufficient) for p in pts] == [
+        (True, False),
+        (True, True),
+        (False, False),
+    ]
 
 
 def test_probe_point_condition() -> None:
@@ -163,7 +167,10 @@ def test_alias_name_cannot_be_optional() -> None:
 
 def test_globals() -> None:
     script = parse_text('global a, b% global c[100], d%[7] global e = 5, f = "s", g = -3')
-    view = [(g.name, g.wrap, g.maxsize, None if g.init is None else shape(g.init)) for g in script.globals]
+    view = [
+        (g.name, g.wrap, g.maxsize, None if g.init is None else shape(g.init))
+        for g in script.globals
+    ]
     assert view == [
         ("a", False, None, None),
         ("b", True, None, None),
@@ -230,7 +237,7 @@ def test_function_types_and_priority() -> None:
 
 
 def test_function_string_type_and_no_parameters() -> None:
-    (f,) = parse_text("function g:string () { return \"a\" }").functions
+    (f,) = parse_text('function g:string () { return "a" }').functions
     assert (f.declared_type, f.params, f.priority) == ("string", [], 0)
 
 
@@ -548,7 +555,9 @@ def test_precedence_and_associativity(text: str, tree: Any) -> None:
     assert sexpr(expr_of(text)) == tree
 
 
-@pytest.mark.parametrize("op", ["=", "<<<", "+=", "-=", "*=", "/=", "%=", "<<=", ">>=", "&=", "^=", "|=", ".="])
+@pytest.mark.parametrize(
+    "op", ["=", "<<<", "+=", "-=", "*=", "/=", "%=", "<<=", ">>=", "&=", "^=", "|=", ".="]
+)
 def test_every_assignment_operator(op: str) -> None:
     e = expr_of(f"x {op} y")
     assert isinstance(e, ast.Assignment) and e.op == op
@@ -607,7 +616,9 @@ def test_array_index() -> None:
         ("sprintln(x, y)", "sprintln", None, None, 2),
     ],
 )
-def test_print_functions(text: str, name: str, fmt: bytes | None, delim: bytes | None, nargs: int) -> None:
+def test_print_functions(
+    text: str, name: str, fmt: bytes | None, delim: bytes | None, nargs: int
+) -> None:
     e = expr_of(text)
     assert isinstance(e, ast.PrintFormat)
     assert (e.name, e.format, e.delimiter, len(e.args)) == (name, fmt, delim, nargs)
@@ -958,7 +969,7 @@ def test_systemtap_v_follows_compatible() -> None:
 
 
 def test_conditional_without_else() -> None:
-    assert pp("%( arch == \"none\" %? probe begin { } %) probe end { }") == ["end"]
+    assert pp('%( arch == "none" %? probe begin { } %) probe end { }') == ["end"]
 
 
 def test_nested_conditionals() -> None:
@@ -974,7 +985,7 @@ def test_nested_conditionals() -> None:
 
 
 def test_nested_conditional_inside_a_skipped_branch() -> None:
-    text = '%( 1 == 2 %? %( 1 == 1 %? probe a { } %: probe b { } %) %: probe begin { } %)'
+    text = "%( 1 == 2 %? %( 1 == 1 %? probe a { } %: probe b { } %) %: probe begin { } %)"
     assert pp(text) == ["begin"]
 
 
@@ -984,7 +995,7 @@ def test_conditional_inside_an_expression() -> None:
 
 
 def test_errors_in_skipped_branches_are_ignored() -> None:
-    assert pp('%( 1 == 0 %? %( bogus %? @undefined_macro( %) %: probe begin { } %)') == ["begin"]
+    assert pp("%( 1 == 0 %? %( bogus %? @undefined_macro( %) %: probe begin { } %)") == ["begin"]
 
 
 def test_strverscmp() -> None:
@@ -997,8 +1008,11 @@ def test_strverscmp() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('%( kernel_v >= 2 %? probe begin { } %)', "expected string literal"),
-        ('%( kernel_vr < "6.1*" %? probe begin { } %)', "wildcard not allowed with order comparison operators"),
+        ("%( kernel_v >= 2 %? probe begin { } %)", "expected string literal"),
+        (
+            '%( kernel_vr < "6.1*" %? probe begin { } %)',
+            "wildcard not allowed with order comparison operators",
+        ),
         ('%( arch >= "x86_64" %? probe begin { } %)', "expected '==' or '!='"),
         ('%( "a" == 1 %? probe begin { } %)', "expected string literal as right value"),
         ('%( 1 == "a" %? probe begin { } %)', "expected number literal as right value"),
@@ -1104,18 +1118,39 @@ def test_macro_used_before_its_definition_is_an_unknown_operator() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("@define foo(a) %( @a %) probe begin { x = @foo }", "expected '(' in invocation of macro '@foo' taking 1 parameter"),
-        ("@define foo(a, b) %( @a %) probe begin { x = @foo }", "expected '(' in invocation of macro '@foo' taking 2 parameters"),
-        ("@define foo(a) %( @a %) probe begin { x = @foo(1, 2) }", "too many parameters for macro '@foo' (expected 1)"),
-        ("@define foo(a, b) %( @a %) probe begin { x = @foo(1) }", "too few parameters for macro '@foo' (expected 2)"),
-        ("@define foo(a) %( @a %) probe begin { x = @foo(1 }", "could not find end of macro invocation"),
-        ("@define foo %( 1 %) @define foo %( 2 %) probe begin { }", "attempt to redefine macro '@foo' in the same file"),
+        (
+            "@define foo(a) %( @a %) probe begin { x = @foo }",
+            "expected '(' in invocation of macro '@foo' taking 1 parameter",
+        ),
+        (
+            "@define foo(a, b) %( @a %) probe begin { x = @foo }",
+            "expected '(' in invocation of macro '@foo' taking 2 parameters",
+        ),
+        (
+            "@define foo(a) %( @a %) probe begin { x = @foo(1, 2) }",
+            "too many parameters for macro '@foo' (expected 1)",
+        ),
+        (
+            "@define foo(a, b) %( @a %) probe begin { x = @foo(1) }",
+            "too few parameters for macro '@foo' (expected 2)",
+        ),
+        (
+            "@define foo(a) %( @a %) probe begin { x = @foo(1 }",
+            "could not find end of macro invocation",
+        ),
+        (
+            "@define foo %( 1 %) @define foo %( 2 %) probe begin { }",
+            "attempt to redefine macro '@foo' in the same file",
+        ),
         ("@define define %( 1 %)", "attempt to redefine '@define'"),
         ("@define foo(a %( @a %)", "expected ',' or ')'"),
         ("@define foo 1 %)", "expected '%(' or '('"),
         ("@define foo(a) 1 %)", "expected '%('"),
         ("@define foo %( 1", "incomplete macro definition - missing '%)'"),
-        ("@define foo %( @define bar %( 1 %) %) probe begin { x = @foo }", "'@define' forbidden inside macro body"),
+        (
+            "@define foo %( @define bar %( 1 %) %) probe begin { x = @foo }",
+            "'@define' forbidden inside macro body",
+        ),
     ],
 )
 def test_macro_errors(text: str, message: str) -> None:
@@ -1135,12 +1170,16 @@ def test_library_macro_choose_defined() -> None:
 
 def test_library_macro_try_assign() -> None:
     macros = library.macros(PreprocessorContext())
-    (stmt,) = parse(
-        Source("<input>", 'probe begin { @try_assign(v, f(1), "none") }'),
-        (),
-        PreprocessorContext(),
-        library_macros=macros,
-    ).probes[0].body.body
+    (stmt,) = (
+        parse(
+            Source("<input>", 'probe begin { @try_assign(v, f(1), "none") }'),
+            (),
+            PreprocessorContext(),
+            library_macros=macros,
+        )
+        .probes[0]
+        .body.body
+    )
     assert isinstance(stmt, ast.TryBlock)
     assert sexpr(stmt.body.body[0].expr) == ("=", "v", ("call", "f", [1]))  # type: ignore[attr-defined]
     assert sexpr(stmt.handler.body[0].expr) == ("=", "v", b"none")  # type: ignore[attr-defined]
@@ -1484,6 +1523,17 @@ STAP_PARSE_ERRORS = [
         "Pass 1: parse failed.  [man error::pass1]\n",
     ),
     (
+        # columns count bytes: the two-byte character moves the caret one extra column
+        'probe begin { x = "\u00e9" + }',
+        "parse error: expected literal string or number\n"
+        "        saw: operator '}' at <input>:1:26\n"
+        '     source: probe begin { x = "\u00e9" + }\n'
+        "                                      ^\n"
+        "\n"
+        "1 parse error.\n"
+        "Pass 1: parse failed.  [man error::pass1]\n",
+    ),
+    (
         # the caret keeps a tab of the source line
         "probe begin {\n\tx = 1 +\n}",
         "parse error: expected literal string or number\n"
@@ -1507,7 +1557,9 @@ STAP_PARSE_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize(("script", "expected"), STAP_PARSE_ERRORS, ids=[s for s, _ in STAP_PARSE_ERRORS])
+@pytest.mark.parametrize(
+    ("script", "expected"), STAP_PARSE_ERRORS, ids=[s for s, _ in STAP_PARSE_ERRORS]
+)
 def test_parse_error_text_is_stap_text(script: str, expected: str) -> None:
     assert parse_error(script) == expected
 

@@ -30,6 +30,8 @@ from stapserver.translator.unparse import (
 from .treeshape import parse_text, shape
 
 CTX = PreprocessorContext(kernel_release="6.1.0-57-amd64")
+# hypothesis describes the nested recursive strategies at length; the size is harmless
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 
 
 def reparse(text: str, name: str = "<input>", **kw: Any) -> ast.ScriptFile:
@@ -48,11 +50,11 @@ SCRIPTS = [
     "probe begin, end, error { x = 1 }",
     'probe timer.s(1), timer.ms(-5)?, a.b("s")!, c.{d,e} if (x > 0) { }',
     "probe begin(-100), end(5) { }",
-    "global a, b%, c[100], d%[5], e = 5, f = \"s\\n\", g = -1",
+    'global a, b%, c[100], d%[5], e = 5, f = "s\\n", g = -1',
     "private x private global y private function f() { }",
     "probe a = begin { x = 1 } probe b += end { y = 2 } probe c = begin { }, { z = 3 }",
     "function f:long (a:long, b:string, c) :5 { return a } function g() { return }",
-    "function string() { } function long:string() { return \"\" }",
+    'function string() { } function long:string() { return "" }',
     """probe begin {
         ;
         { x = 1; { y = 2 } }
@@ -143,7 +145,9 @@ def test_header_names_the_file() -> None:
 
 def test_p1_output_format() -> None:
     text = script_text(
-        parse_text("global a probe begin { if (a) { print(1) } else print(2) } function f(x) { return x }")
+        parse_text(
+            "global a probe begin { if (a) { print(1) } else print(2) } function f(x) { return x }"
+        )
     )
     assert text == (
         "# parse tree dump\n"
@@ -189,7 +193,9 @@ def test_dangling_else_keeps_its_if() -> None:
 )
 def test_string_literal(value: bytes, text: str) -> None:
     assert string_literal(value) == text
-    assert parse_text(f"probe begin {{ x = {text} }}").probes[0].body.body[0].expr.right.value == value  # type: ignore[attr-defined]
+    assert (
+        parse_text(f"probe begin {{ x = {text} }}").probes[0].body.body[0].expr.right.value == value
+    )  # type: ignore[attr-defined]
 
 
 def test_number_literal() -> None:
@@ -215,6 +221,16 @@ def test_not_of_complement_keeps_a_space() -> None:
 )
 def test_bracketed_in_keys_keep_their_parentheses() -> None:
     assert_round_trip(parse_text("probe begin { x = [a, (b && c)] in x }"))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="print((@hist_log(s)[0]) + 1) is printed without the parentheses; "
+    "print(@hist_log(s)[0] + 1) does not parse (stap 4.8 refuses it too: "
+    "\"expected one of ', )'\")",
+)
+def test_print_of_an_expression_starting_with_a_bucket() -> None:
+    assert_round_trip(parse_text("global s probe begin { print((@hist_log(s)[0]) + 1) }"))
 
 
 @pytest.mark.xfail(
@@ -251,7 +267,9 @@ def sym(name: str) -> ast.Symbol:
     return ast.Symbol(TOK, name)
 
 
-numbers = st.integers(min_value=-(1 << 63), max_value=(1 << 63) - 1).map(lambda v: ast.NumberLit(TOK, v))
+numbers = st.integers(min_value=-(1 << 63), max_value=(1 << 63) - 1).map(
+    lambda v: ast.NumberLit(TOK, v)
+)
 strings = st.binary(max_size=6).map(lambda b: ast.StringLit(TOK, b))
 symbols = NAMES.map(sym)
 leaves = st.one_of(numbers, strings, symbols)
@@ -278,6 +296,43 @@ def _bracketed_indexes_print(e: ast.Expr) -> bool:
         idx = e.index.indexes
         if len(idx) > 1 or idx[0] is None:
             return all(i is None or level(i) >= level_of_comparison for i in idx)
+    return True
+
+
+_CHILD_FIELDS = (
+    "left",
+    "right",
+    "operand",
+    "cond",
+    "then",
+    "otherwise",
+    "index",
+    "base",
+    "indexes",
+    "args",
+    "stat",
+)
+
+
+def _contains_hist(e: object) -> bool:
+    if isinstance(e, ast.HistOp):
+        return True
+    if isinstance(e, list):
+        return any(_contains_hist(x) for x in e)
+    if isinstance(e, ast.Expr):
+        return any(_contains_hist(getattr(e, f)) for f in _CHILD_FIELDS if hasattr(e, f))
+    return False
+
+
+def _hist_bucket_first_print_argument(e: ast.Expr) -> bool:
+    # Known printer bug (see test_print_of_an_expression_starting_with_a_bucket): in
+    # print(@hist_log(s)[0] + 1) stap and pystap take @hist_log(s)[0] as the whole first
+    # argument, so the printer must keep the parentheses of print((@hist_log(s)[0]) + 1).
+    # Kept out of the random trees until it is fixed.
+    if isinstance(e, ast.PrintFormat) and e.name in ("sprint", "sprintln") and e.args:
+        first = e.args[0]
+        bucket = isinstance(first, ast.ArrayIndex) and isinstance(first.base, ast.HistOp)
+        return bucket or not _contains_hist(first)
     return True
 
 
@@ -315,7 +370,11 @@ def extend(children: st.SearchStrategy[ast.Expr]) -> st.SearchStrategy[ast.Expr]
     prints = st.one_of(
         st.builds(lambda a: ast.PrintFormat(TOK, "sprint", [a]), children),
         st.builds(lambda a: ast.PrintFormat(TOK, "sprintln", a), st.lists(children, max_size=2)),
-        st.builds(lambda f, a: ast.PrintFormat(TOK, "sprintf", a, format=f), formats, st.lists(children, max_size=2)),
+        st.builds(
+            lambda f, a: ast.PrintFormat(TOK, "sprintf", a, format=f),
+            formats,
+            st.lists(children, max_size=2),
+        ),
         st.builds(
             lambda d, a: ast.PrintFormat(TOK, "sprintd", a, delimiter=d),
             st.binary(max_size=2),
@@ -324,9 +383,19 @@ def extend(children: st.SearchStrategy[ast.Expr]) -> st.SearchStrategy[ast.Expr]
     )
     made = st.one_of(
         st.builds(_unary, st.sampled_from(["+", "-", "!", "~"]), children),
-        st.builds(lambda op, e, pre: ast.Crement(TOK, op, e, pre), st.sampled_from(["++", "--"]), children, st.booleans()),
+        st.builds(
+            lambda op, e, pre: ast.Crement(TOK, op, e, pre),
+            st.sampled_from(["++", "--"]),
+            children,
+            st.booleans(),
+        ),
         st.builds(lambda op, a, b: ast.Binary(TOK, op, a, b), binop, children, children),
-        st.builds(lambda op, a, b: ast.Logical(TOK, op, a, b), st.sampled_from(["&&", "||"]), children, children),
+        st.builds(
+            lambda op, a, b: ast.Logical(TOK, op, a, b),
+            st.sampled_from(["&&", "||"]),
+            children,
+            children,
+        ),
         st.builds(lambda op, a, b: ast.Comparison(TOK, op, a, b), cmpop, children, children),
         st.builds(lambda a, b: ast.Concat(TOK, a, b), children, children),
         st.builds(
@@ -353,7 +422,11 @@ def extend(children: st.SearchStrategy[ast.Expr]) -> st.SearchStrategy[ast.Expr]
             st.lists(NAMES, max_size=2),
         ),
     )
-    return made.filter(_not_bang_tilde).filter(_bracketed_indexes_print)
+    return (
+        made.filter(_not_bang_tilde)
+        .filter(_bracketed_indexes_print)
+        .filter(_hist_bucket_first_print_argument)
+    )
 
 
 _expressions = st.recursive(leaves, extend, max_leaves=12)
@@ -422,19 +495,29 @@ def extend_stmts(children: st.SearchStrategy[ast.Stmt]) -> st.SearchStrategy[ast
             opt_expr,
             children,
         ),
-        st.builds(lambda c, b: ast.For(TOK, None, c, None, b, is_while=True), expressions, children),
+        st.builds(
+            lambda c, b: ast.For(TOK, None, c, None, b, is_while=True), expressions, children
+        ),
         st.builds(
             _foreach,
             st.lists(NAMES, min_size=1, max_size=3),
             st.one_of(st.none(), NAMES),
             NAMES,
-            st.one_of(st.none(), st.lists(st.one_of(st.none(), expressions), min_size=1, max_size=3)),
-            st.tuples(st.sampled_from([0, 1, -1]), st.integers(0, 3), st.sampled_from([None, "sum", "count", "avg", "min", "max", "variance"])),
+            st.one_of(
+                st.none(), st.lists(st.one_of(st.none(), expressions), min_size=1, max_size=3)
+            ),
+            st.tuples(
+                st.sampled_from([0, 1, -1]),
+                st.integers(0, 3),
+                st.sampled_from([None, "sum", "count", "avg", "min", "max", "variance"]),
+            ),
             opt_expr,
             children,
         ),
         st.builds(
-            lambda b, v, h: ast.TryBlock(TOK, ast.Block(TOK, b), None if v is None else sym(v), ast.Block(TOK, h)),
+            lambda b, v, h: ast.TryBlock(
+                TOK, ast.Block(TOK, b), None if v is None else sym(v), ast.Block(TOK, h)
+            ),
             st.lists(children, max_size=2),
             st.one_of(st.none(), NAMES),
             st.lists(children, max_size=2),
@@ -501,7 +584,11 @@ def test_random_statements_round_trip(body: list[ast.Stmt]) -> None:
 @given(
     st.lists(function_statements, max_size=4),
     st.sampled_from(["unknown", "long", "string"]),
-    st.lists(st.tuples(NAMES, st.sampled_from(["unknown", "long", "string"])), max_size=3, unique_by=lambda p: p[0]),
+    st.lists(
+        st.tuples(NAMES, st.sampled_from(["unknown", "long", "string"])),
+        max_size=3,
+        unique_by=lambda p: p[0],
+    ),
     st.integers(0, 5),
 )
 def test_random_functions_round_trip(
@@ -545,21 +632,31 @@ def test_random_globals_round_trip(decls: list[tuple[bool, int | None, Any, bool
         if isinstance(init, ast.NumberLit) and init.value == -(1 << 63):
             # known bug: see test_semantic.test_most_negative_literal / test_parser
             init = ast.NumberLit(TOK, 0)
-        globals_.append(ast.VarDecl(TOK, f"g{i}", True, private=private, wrap=wrap, maxsize=size, init=init))
+        globals_.append(
+            ast.VarDecl(TOK, f"g{i}", True, private=private, wrap=wrap, maxsize=size, init=init)
+        )
     script = ast.ScriptFile("<input>", globals=globals_)
     text = script_text(script)
     again = reparse(text)
     assert shape(again.globals) == shape(globals_), text
 
 
-point_args = st.one_of(st.none(), st.integers(-(2**62), 2**62).map(lambda v: ast.NumberLit(TOK, v)), strings)
+point_args = st.one_of(
+    st.none(), st.integers(-(2**62), 2**62).map(lambda v: ast.NumberLit(TOK, v)), strings
+)
 
 
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(
         st.tuples(
-            st.lists(st.tuples(st.sampled_from(["begin", "a", "b*", "kernel", "function", "x_1"]), point_args), min_size=1, max_size=3),
+            st.lists(
+                st.tuples(
+                    st.sampled_from(["begin", "a", "b*", "kernel", "function", "x_1"]), point_args
+                ),
+                min_size=1,
+                max_size=3,
+            ),
             st.sampled_from([(False, False), (True, False), (True, True)]),
             st.one_of(st.none(), expressions),
         ),
@@ -588,7 +685,9 @@ def _parse_example(path: str) -> ast.ScriptFile | None:
     with open(path, encoding="utf-8", errors="surrogateescape") as f:
         text = f.read()
     try:
-        return parse(Source(path, text), (), CTX, privileged=True, library_macros=library.macros(CTX))
+        return parse(
+            Source(path, text), (), CTX, privileged=True, library_macros=library.macros(CTX)
+        )
     except ParseError:
         return None
 

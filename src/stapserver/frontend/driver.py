@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import IO
 
 from .. import SYSTEMTAP_VERSION, __version__
-from ..errors import InputError, StapError, UsageError
+from ..errors import (
+    InputError,
+    ParseError,
+    SemanticError,
+    StapError,
+    TranslateError,
+    UsageError,
+)
 from ..runtime import loader
 from ..runtime.engine import RunOptions, TextOut, run_module
 from ..translator import ast, library
@@ -210,7 +217,7 @@ class FrontEnd:
         self.stdout = stdout if stdout is not None else sys.stdout.buffer
         self.stderr = stderr if stderr is not None else sys.stderr
         self.cwd = Path(cwd or os.getcwd())
-        self.diag = DiagnosticPrinter()
+        self.diag = DiagnosticPrinter(options.verbose)
         self.release = options.kernel_release or os.uname().release
         self.arch = options.arch or normalized_arch()
 
@@ -284,6 +291,15 @@ class FrontEnd:
         return runtime, extra
 
     def run(self) -> int:
+        try:
+            return self._run()
+        except (ParseError, SemanticError, TranslateError) as err:
+            note = self.diag.closing_note()
+            if note:
+                raise type(err)(str(err).rstrip("\n") + "\n" + note) from None
+            raise
+
+    def _run(self) -> int:
         o = self.o
         if o.help:
             self.write_out(USAGE)

@@ -39,6 +39,9 @@ class NumberLit(Expr):
 @dataclass(eq=False)
 class StringLit(Expr):
     value: bytes
+    # The literal's text as stap keeps it (escapes not yet evaluated): stap folds and
+    # compares literals on this text, and the C compiler evaluates it afterwards.
+    raw: str | None = None
 
 
 Literal = NumberLit | StringLit
@@ -69,6 +72,8 @@ class FunctionCall(Expr):
     args: list[Expr]
     decl: FunctionDecl | None = field(default=None, compare=False)
     builtin: str | None = field(default=None, compare=False)
+    # every definition of the function with this arity, tried in order (``next``)
+    overloads: list[FunctionDecl] = field(default_factory=list, compare=False)
 
 
 @dataclass(eq=False)

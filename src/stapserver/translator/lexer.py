@@ -250,7 +250,7 @@ class Lexer:
         if self._paste_location is not None:
             # ``$1`` inside a pasted argument
             self.pos = pos + 2
-            tok = Token(JUNK, text[pos : pos + 2], start_loc)
+            tok = Token(JUNK, "", start_loc)  # stap shows these junk tokens empty
             tok.junk_message = "invalid nested substitution of command line arguments"
             return tok
         if text[pos + 1] == "#":
@@ -265,7 +265,7 @@ class Lexer:
                 end += 1
             self.pos = end
             if idx == 0 or idx > len(self.args):
-                tok = Token(JUNK, text[pos:end], start_loc)
+                tok = Token(JUNK, "", start_loc)
                 tok.junk_message = f"command line argument out of range [1-{len(self.args)}]"
                 return tok
             self.used_args.add(idx - 1)

@@ -492,9 +492,10 @@ class Parser:
         value = _parse_c_integer(t.content)
         if value is None or value > _UINT64_MAX or (neg and value > _INT64_MIN_MAGNITUDE):
             raise _Err("number invalid or out of range", t)
-        if value >= 1 << 63:
-            value -= 1 << 64
-        return -value if neg else value
+        if neg:
+            value = -value
+        # as C's (int64_t) of an unsigned 64-bit value
+        return ((value + (1 << 63)) & _UINT64_MAX) - (1 << 63)
 
     # ------------------------------------------------------------------ top level
     def parse(self) -> ast.ScriptFile:
@@ -535,6 +536,9 @@ class Parser:
     def _report(self, err: _Err) -> None:
         tok = err.tok if err.tok is not None else self._last
         if tok is None:
+            if self.diag._suppress(err.message):
+                self.errors.append("")
+                return
             self.errors.append(
                 f"parse error: {err.message}\n        saw: {self.source.name} EOF\n\n"
             )
@@ -827,7 +831,10 @@ class Parser:
                 break
             content += n.content
             self.next()
-        return ast.StringLit(t, decode_string(content, for_format=for_format))
+        value = decode_string(content, for_format=for_format)
+        if not for_format and b"\0" in value:
+            value = value[: value.index(b"\0")]  # a C string ends at its first NUL
+        return ast.StringLit(t, value, content)
 
     def parse_literal_string(self, for_format: bool = False) -> ast.StringLit:
         t = self.next()

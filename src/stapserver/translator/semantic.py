@@ -17,6 +17,7 @@ from ..errors import SemanticError
 from . import ast
 from .ast import LONG, STATS, STRING, UNKNOWN
 from .builtins import BUILTINS, lookup
+from .fold import FoldError, fold, fold_stmt
 from .probes import TOP_LEVEL, PointSpec, ProbeError, resolve_builtin
 from .source import DiagnosticPrinter, Source, Token
 
@@ -70,6 +71,8 @@ class Elaborator:
         self.hz = hz
         self.diag = diagnostics or DiagnosticPrinter()
         self.errors: list[str] = []
+        self.warnings: list[str] = []
+        self.error_count = 0
         self.globals: dict[str, ast.VarDecl] = {g.name: g for g in script.globals}
         self.functions: dict[str, list[ast.FunctionDecl]] = {}
         for f in script.functions:
@@ -87,13 +90,25 @@ class Elaborator:
         self._arity_tok: dict[int, Token] = {}
 
     # ------------------------------------------------------------------ errors
-    def error(self, message: str, *toks: Token) -> None:
-        text = self.diag.semantic_error(message, *toks)
+    def error(
+        self,
+        message: str,
+        *toks: Token,
+        kind: str | None = None,
+        chain: tuple[tuple[str, tuple[Token, ...]], ...] = (),
+    ) -> None:
+        text = self.diag.semantic_error(message, *toks, kind=kind, chain=chain)
+        self.error_count += 1
         if text:
             self.errors.append(text)
 
+    def warn(self, message: str, tok: Token | None) -> None:
+        text = self.diag.warning(message, tok)
+        if text:
+            self.warnings.append(text)
+
     def _fail_if_errors(self) -> None:
-        if self.errors:
+        if self.error_count:
             raise SemanticError(
                 "".join(self.errors) + "Pass 2: analysis failed.  [man error::pass2]"
             )
@@ -111,6 +126,19 @@ class Elaborator:
             if id(p.body) not in seen:
                 seen.add(id(p.body))
                 bodies.append((p.body, []))
+        # stap folds constants (and @defined) before it resolves symbols and types
+        try:
+            for body, _ in bodies:
+                fold_stmt(body)
+            for f in self.script.functions:
+                if isinstance(f.body, ast.Block):
+                    fold_stmt(f.body)
+            for p in probes:
+                if p.condition is not None:
+                    p.condition = fold(p.condition)
+        except FoldError as err:
+            self.error(err.message)
+            self._fail_if_errors()
         for body, _ in bodies:
             scope = _Scope(self.body_locals.setdefault(id(body), {}))
             self._resolve_stmt(body, scope)
@@ -130,10 +158,8 @@ class Elaborator:
             f = self.used_functions[i]
             self._resolve_function(f)
             i += 1
+        self._check_wrapping()
         self._fail_if_errors()
-        for p in probes:
-            if p.condition is not None:
-                p.condition = self._fold(p.condition)
         self._infer_all(bodies, probes)
         self._fail_if_errors()
         self._check_unresolved(bodies, probes)
@@ -163,7 +189,6 @@ class Elaborator:
 
     def _report_probe_error(self, point: ast.ProbePoint, err: ProbeError) -> None:
         first = point.components[0].tok
-        self.error("while resolving probe point", first)
         msg = err.message
         if msg == "probe point mismatch":
             names = list(TOP_LEVEL) + [
@@ -171,10 +196,13 @@ class Elaborator:
             ]
             tok = err.tok if isinstance(err.tok, Token) else first
             msg += _similar(tok.content, names)
-        if isinstance(err.tok, Token):
-            self.error(msg, err.tok)
-        else:
-            self.error(msg)
+        toks = (err.tok,) if isinstance(err.tok, Token) else ()
+        self.error(
+            "while resolving probe point",
+            first,
+            kind=f"while resolving probe point: {err.message}",
+            chain=((msg, toks),),
+        )
 
     def _alias_matches(self, point: ast.ProbePoint) -> list[tuple[ast.ProbeAlias, ast.ProbePoint]]:
         import fnmatch
@@ -276,6 +304,7 @@ class Elaborator:
             self.error(
                 f"unresolved arity-{arity} global array {sym.name}, missing global declaration?",
                 sym.tok,
+                kind="unresolved global array",
             )
             return
         sym.decl = decl
@@ -287,10 +316,14 @@ class Elaborator:
             self._arity_tok[id(decl)] = tok
             decl.index_types = [UNKNOWN] * arity
         elif decl.arity != arity:
-            self.error(f"inconsistent arity ({arity} vs {decl.arity})", tok)
             first = self._arity_tok.get(id(decl))
-            if first is not None:
-                self.error(f"arity {decl.arity} first inferred here", first)
+            chain = ((f"arity {decl.arity} first inferred here", (first,)),) if first else ()
+            self.error(
+                f"inconsistent arity ({decl.arity} vs {arity})",
+                tok,
+                kind="inconsistent arity",
+                chain=chain,
+            )
 
     def _lookup(self, sym: ast.Symbol, scope: _Scope) -> None:
         if sym.name in scope.locals:
@@ -357,7 +390,7 @@ class Elaborator:
                 else:
                     self._lookup(t, scope)
             elif isinstance(t, ast.ArrayIndex):
-                r(t, scope)
+                self._resolve_index(t, scope, allow_slice=True)
             else:
                 self.error("invalid operand of delete expression", t.tok)
         elif isinstance(s, ast.TryBlock):
@@ -371,11 +404,20 @@ class Elaborator:
                 "compile server with SystemTap",
                 s.tok,
             )
-        elif isinstance(s, ast.Next) and scope.function is not None:
-            self.error(
-                "'next' in a function (overload dispatch) is not available in the python runtime",
-                s.tok,
-            )
+
+    def _resolve_index(self, e: ast.ArrayIndex, scope: _Scope, allow_slice: bool = False) -> None:
+        if isinstance(e.base, ast.Symbol):
+            self._global_array(e.base, scope, len(e.indexes))
+        else:
+            self._resolve_expr(e.base.stat, scope)
+            if len(e.indexes) != 1:
+                self.error("histogram index takes exactly one index", e.tok)
+        for i in e.indexes:
+            if i is None:
+                if not allow_slice:
+                    self.error("wildcard not allowed in array index", e.tok)
+            else:
+                self._resolve_expr(i, scope)
 
     def _resolve_expr(self, e: ast.Expr, scope: _Scope) -> None:
         r = self._resolve_expr
@@ -384,17 +426,7 @@ class Elaborator:
         elif isinstance(e, ast.NumberLit | ast.StringLit):
             return
         elif isinstance(e, ast.ArrayIndex):
-            if isinstance(e.base, ast.Symbol):
-                self._global_array(e.base, scope, len(e.indexes))
-            else:
-                r(e.base.stat, scope)
-                if len(e.indexes) != 1:
-                    self.error("histogram index takes exactly one index", e.tok)
-            for i in e.indexes:
-                if i is None:
-                    self.error("array slice ('*') is only allowed in foreach and 'in'", e.tok)
-                else:
-                    r(i, scope)
+            self._resolve_index(e, scope)
         elif isinstance(e, ast.ArrayIn):
             base = e.index.base
             if isinstance(base, ast.Symbol):
@@ -407,11 +439,15 @@ class Elaborator:
         elif isinstance(e, ast.FunctionCall):
             for a in e.args:
                 r(a, scope)
-            candidates = [f for f in self.functions.get(e.name, []) if len(f.params) == len(e.args)]
+            candidates = [
+                f for f in self.functions.get(e.name, []) if len(f.params) == len(e.args)
+            ]
             if candidates:
                 candidates.sort(key=lambda f: f.priority)
                 e.decl = candidates[0]
-                self._call_function(candidates[0])
+                e.overloads = candidates
+                for f in candidates:
+                    self._call_function(f)
                 return
             if e.name in self.functions:
                 f = self.functions[e.name][0]
@@ -430,7 +466,11 @@ class Elaborator:
                 self.error(f"arity mismatch found (function '{e.name}' takes {n} args)", e.tok)
                 return
             names = list(self.functions) + list(BUILTINS)
-            self.error(f"unresolved function {e.name}{_similar(e.name, names)}", e.tok)
+            self.error(
+                f"unresolved function {e.name}{_similar(e.name, names)}",
+                e.tok,
+                kind="unresolved function",
+            )
         elif isinstance(e, ast.PrintFormat):
             if e.hist is not None:
                 r(e.hist.stat, scope)
@@ -467,10 +507,6 @@ class Elaborator:
             r(e.cond, scope)
             r(e.then, scope)
             r(e.otherwise, scope)
-        elif isinstance(e, ast.Defined):
-            # resolved when folded: a target symbol is never defined here
-            if not isinstance(e.operand, ast.TargetSymbol):
-                r(e.operand, scope)
         elif isinstance(e, ast.Entry):
             self.error(
                 "@entry is only available in return probes (not in the python runtime)", e.tok
@@ -491,70 +527,15 @@ class Elaborator:
         elif isinstance(e, ast.OtherAtOp):
             self.error(f"{e.name} is not available in the python runtime", e.tok)
 
-    # ------------------------------------------------------------------ folding
-    def _fold(self, e: ast.Expr) -> ast.Expr:
-        """Replace @defined(...) by 0 or 1 and drop ternary branches it decides."""
-        if isinstance(e, ast.Defined):
-            value = 0 if _contains_target(e.operand) else 1
-            return ast.NumberLit(e.tok, value)
-        if isinstance(e, ast.Ternary):
-            e.cond = self._fold(e.cond)
-            if isinstance(e.cond, ast.NumberLit) and _decided_by_defined(e.cond):
-                return self._fold(e.then if e.cond.value else e.otherwise)
-            e.then = self._fold(e.then)
-            e.otherwise = self._fold(e.otherwise)
-            return e
-        for name, child in _expr_children(e):
-            if isinstance(child, list):
-                for i, c in enumerate(child):
-                    if c is not None:
-                        child[i] = self._fold(c)
-            elif isinstance(child, ast.Expr):
-                setattr(e, name, self._fold(child))
-        return e
-
-    def _fold_stmt(self, s: ast.Stmt) -> ast.Stmt:
-        if isinstance(s, ast.If):
-            s.cond = self._fold(s.cond)
-            if isinstance(s.cond, ast.NumberLit) and _decided_by_defined(s.cond):
-                chosen = s.then if s.cond.value else s.otherwise
-                return self._fold_stmt(chosen) if chosen is not None else ast.NullStmt(s.tok)
-            s.then = self._fold_stmt(s.then)
-            if s.otherwise is not None:
-                s.otherwise = self._fold_stmt(s.otherwise)
-            return s
-        if isinstance(s, ast.Block):
-            s.body = [self._fold_stmt(x) for x in s.body]
-        elif isinstance(s, ast.ExprStmt):
-            s.expr = self._fold(s.expr)
-        elif isinstance(s, ast.For):
-            if s.init is not None:
-                s.init.expr = self._fold(s.init.expr)
-            s.cond = self._fold(s.cond)
-            if s.step is not None:
-                s.step.expr = self._fold(s.step.expr)
-            s.body = self._fold_stmt(s.body)
-        elif isinstance(s, ast.Foreach):
-            if s.limit is not None:
-                s.limit = self._fold(s.limit)
-            s.slice = [None if x is None else self._fold(x) for x in s.slice]
-            s.body = self._fold_stmt(s.body)
-        elif isinstance(s, ast.Return) and s.value is not None:
-            s.value = self._fold(s.value)
-        elif isinstance(s, ast.TryBlock):
-            self._fold_stmt(s.body)
-            self._fold_stmt(s.handler)
-        return s
+    def _check_wrapping(self) -> None:
+        for g in self.script.globals:
+            if g.wrap and g.arity == 0:
+                self.error("wrapping not supported for scalars", g.tok)
 
     # ------------------------------------------------------------------ types
     def _infer_all(
         self, bodies: list[tuple[ast.Block, list[ast.Expr]]], probes: list[DerivedProbe]
     ) -> None:
-        for body, _ in bodies:
-            self._fold_stmt(body)
-        for f in self.used_functions:
-            if isinstance(f.body, ast.Block):
-                self._fold_stmt(f.body)
         for g in self.script.globals:
             if g.init is not None:
                 t = LONG if isinstance(g.init, ast.NumberLit) else STRING
@@ -586,9 +567,8 @@ class Elaborator:
         return decl.type
 
     def _mismatch_decl(self, have: str, want: str, tok: Token, first: Token | None) -> None:
-        self.error(f"type mismatch ({want})", tok)
-        if first is not None:
-            self.error(f"type was first inferred here ({have})", first)
+        chain = ((f"type was first inferred here ({have})", (first,)),) if first else ()
+        self.error(f"type mismatch ({want})", tok, kind="type mismatch", chain=chain)
 
     def _expect(self, e: ast.Expr, actual: str, t: str) -> None:
         e.type = actual
@@ -596,7 +576,11 @@ class Elaborator:
             if actual == STATS or t == STATS:
                 self.error(f"invalid type {actual}", e.tok)
             else:
-                self.error(f"type mismatch: expected {t} but found {actual}", e.tok)
+                self.error(
+                    f"type mismatch: expected {t} but found {actual}",
+                    e.tok,
+                    kind="type mismatch: expected",
+                )
 
     def _infer(self, e: ast.Expr, t: str) -> None:
         inf = self._infer
@@ -743,10 +727,18 @@ class Elaborator:
                 self._index_tok[(id(decl), n)] = idx.tok
                 self._changed = True
             elif want != UNKNOWN and idx.type not in (UNKNOWN, want):
-                self.error(f"index {n} type mismatch ({idx.type})", idx.tok)
                 first = self._index_tok.get((id(decl), n))
-                if first is not None:
-                    self.error(f"type of index {n} was first inferred here ({want})", first)
+                chain = (
+                    ((f"type of index {n} was first inferred here ({want})", (first,)),)
+                    if first is not None
+                    else ()
+                )
+                self.error(
+                    f"index {n} type mismatch ({idx.type})",
+                    idx.tok,
+                    kind="index type mismatch",
+                    chain=chain,
+                )
 
     def _infer_assignment(self, e: ast.Assignment, t: str) -> None:
         inf = self._infer
@@ -757,10 +749,11 @@ class Elaborator:
             inf(e.right, LONG)
             self._expect(e, LONG, t)
         elif e.op == "=":
-            inf(e.left, t)
-            inf(e.right, e.left.type)
-            if e.left.type == UNKNOWN and e.right.type != UNKNOWN:
-                inf(e.left, e.right.type)
+            # as stap: the value first, then the variable it is stored in
+            inf(e.right, t)
+            inf(e.left, e.right.type if e.right.type != STATS else UNKNOWN)
+            if e.right.type == UNKNOWN and e.left.type not in (UNKNOWN, STATS):
+                inf(e.right, e.left.type)
             if e.left.type == STATS:
                 self.error("invalid type stats", e.left.tok)
             e.type = e.left.type
@@ -775,24 +768,24 @@ class Elaborator:
 
     def _infer_call(self, e: ast.FunctionCall, t: str) -> None:
         if e.decl is not None:
-            f = e.decl
-            for arg, param in zip(e.args, f.params, strict=False):
-                decl = f.locals.get(param.name)
-                if decl is None:
-                    continue
-                self._infer(arg, decl.type)
-                if decl.type == UNKNOWN and arg.type not in (UNKNOWN, STATS):
-                    self._unify_decl(decl, arg.type, arg.tok)
-                if arg.type == STATS:
-                    self.error("invalid type stats", arg.tok)
-            if t != UNKNOWN:
-                if f.type == UNKNOWN:
-                    f.type = t
-                    self._type_tok[id(f)] = e.tok
-                    self._changed = True
-                elif f.type != t:
-                    self._mismatch_decl(f.type, t, e.tok, self._type_tok.get(id(f)))
-            e.type = f.type
+            for f in e.overloads or [e.decl]:
+                for arg, param in zip(e.args, f.params, strict=False):
+                    decl = f.locals.get(param.name)
+                    if decl is None:
+                        continue
+                    self._infer(arg, decl.type)
+                    if decl.type == UNKNOWN and arg.type not in (UNKNOWN, STATS):
+                        self._unify_decl(decl, arg.type, arg.tok)
+                    if arg.type == STATS:
+                        self.error("invalid type stats", arg.tok)
+                if t != UNKNOWN:
+                    if f.type == UNKNOWN:
+                        f.type = t
+                        self._type_tok[id(f)] = e.tok
+                        self._changed = True
+                    elif f.type != t:
+                        self._mismatch_decl(f.type, t, e.tok, self._type_tok.get(id(f)))
+            e.type = e.decl.type
             return
         if e.builtin is None:
             return
@@ -851,14 +844,20 @@ class Elaborator:
         elif isinstance(s, ast.Return):
             if fn is None or s.value is None:
                 return
-            inf(s.value, fn.type)
-            if fn.type == UNKNOWN and s.value.type not in (UNKNOWN,):
-                if s.value.type == STATS:
-                    self.error("invalid type stats", s.value.tok)
-                    return
-                fn.type = s.value.type
-                self._type_tok[id(fn)] = s.value.tok
-                self._changed = True
+            inf(s.value, UNKNOWN)
+            if s.value.type == UNKNOWN and fn.type != UNKNOWN:
+                inf(s.value, fn.type)
+            if s.value.type == STATS:
+                self.error("invalid type stats", s.value.tok)
+            elif s.value.type != UNKNOWN:
+                if fn.type == UNKNOWN:
+                    fn.type = s.value.type
+                    self._type_tok[id(fn)] = s.value.tok
+                    self._changed = True
+                elif fn.type != s.value.type:
+                    self._mismatch_decl(
+                        fn.type, s.value.type, s.value.tok, self._type_tok.get(id(fn))
+                    )
         elif isinstance(s, ast.Delete):
             t = s.target
             if isinstance(t, ast.ArrayIndex):
@@ -910,6 +909,11 @@ class Elaborator:
         self, bodies: list[tuple[ast.Block, list[ast.Expr]]], probes: list[DerivedProbe]
     ) -> None:
         def check(e: ast.Expr, void_ok: bool) -> None:
+            if isinstance(e, ast.ArrayIn):  # the array's value type plays no part
+                for i in e.index.indexes:
+                    if i is not None:
+                        check(i, False)
+                return
             if (
                 isinstance(e, ast.Symbol | ast.ArrayIndex | ast.FunctionCall)
                 and e.type == UNKNOWN
@@ -1094,20 +1098,6 @@ def _is_lvalue(e: ast.Expr) -> bool:
     return isinstance(e, ast.Symbol) or (
         isinstance(e, ast.ArrayIndex) and isinstance(e.base, ast.Symbol)
     )
-
-
-def _contains_target(e: ast.Expr) -> bool:
-    if isinstance(e, ast.TargetSymbol | ast.Entry | ast.EmbeddedExpr | ast.OtherAtOp):
-        return True
-    return any(
-        _contains_target(c)
-        for c in _walk_expr(e)
-        if c is not e and isinstance(c, ast.TargetSymbol | ast.Entry)
-    )
-
-
-def _decided_by_defined(lit: ast.NumberLit) -> bool:
-    return lit.tok.content == "@defined"
 
 
 # How a use of a variable counts: read, written, or both.

@@ -91,19 +91,35 @@ def source_excerpt(token: Token, align: str) -> str:
 
 
 class DiagnosticPrinter:
-    """Formats parse and semantic errors as stap does, abbreviating the file name of a
-    token when the previous token printed came from the same file."""
+    """Formats parse and semantic errors as stap does.
 
-    def __init__(self) -> None:
+    As stap, it abbreviates a token's file name when the previous token printed came
+    from the same file, drops exact repeats, and, unless verbose, prints only the first
+    error of each kind (stap keys on where in the translator an error is raised; here
+    the caller names the kind), counting the others for the closing note."""
+
+    def __init__(self, verbose: int = 0) -> None:
+        self.verbose = verbose
         self._last_source: Source | None = None
         self._seen: set[str] = set()
+        self._kinds: set[str] = set()
+        self.suppressed_errors = 0
 
     def token(self, tok: Token) -> str:
         same = self._last_source is tok.location.source
         self._last_source = tok.location.source
         return tok.describe(with_file=not same)
 
-    def parse_error(self, message: str, tok: Token | None) -> str:
+    def _suppress(self, kind: str) -> bool:
+        if not self.verbose and kind in self._kinds:
+            self.suppressed_errors += 1
+            return True
+        self._kinds.add(kind)
+        return False
+
+    def parse_error(self, message: str, tok: Token | None, kind: str | None = None) -> str:
+        if self._suppress(kind or message):
+            return ""
         if tok is None:
             return f"parse error: {message}\n\n"
         if tok.type == JUNK and tok.junk_message:
@@ -114,22 +130,36 @@ class DiagnosticPrinter:
         text += source_excerpt(tok, "     ")
         return text + "\n"
 
-    def semantic_error(self, message: str, *toks: Token) -> str:
-        """One ``semantic error:`` block; returns "" for an exact repeat, as stap drops them."""
+    def _semantic_block(self, message: str, toks: tuple[Token, ...]) -> str:
+        text = f"semantic error: {message}"
+        if toks:
+            text += ": "
+            text += "".join(
+                self.token(tok) + "\n" + source_excerpt(tok, "        ") for tok in toks
+            )
+        else:
+            text += "\n"
+        return text + "\n"
+
+    def semantic_error(
+        self,
+        message: str,
+        *toks: Token,
+        kind: str | None = None,
+        chain: tuple[tuple[str, tuple[Token, ...]], ...] = (),
+    ) -> str:
+        """A ``semantic error:`` block (and the blocks chained to it), or "" for an exact
+        repeat or a suppressed one."""
         key = message + "".join(str(t) for t in toks)
         if key in self._seen:
             return ""
         self._seen.add(key)
-        text = f"semantic error: {message}"
-        if toks:
-            text += ": "
-            parts = []
-            for tok in toks:
-                parts.append(self.token(tok) + "\n" + source_excerpt(tok, "        "))
-            text += "".join(parts)
-        else:
-            text += "\n"
-        return text + "\n"
+        if self._suppress(kind or message):
+            return ""
+        text = self._semantic_block(message, toks)
+        for msg, ctoks in chain:
+            text += self._semantic_block(msg, ctoks)
+        return text
 
     def warning(self, message: str, tok: Token | None) -> str:
         key = message + (str(tok) if tok else "")
@@ -139,3 +169,12 @@ class DiagnosticPrinter:
         if tok is None:
             return f"WARNING: {message}\n"
         return f"WARNING: {message}: {self.token(tok)}\n" + source_excerpt(tok, " ")
+
+    def closing_note(self) -> str:
+        """What stap says after a failed pass when it held errors back."""
+        if not self.suppressed_errors:
+            return ""
+        return (
+            f"Number of similar error messages suppressed: {self.suppressed_errors}.\n"
+            "Rerun with -v to see them.\n"
+        )
