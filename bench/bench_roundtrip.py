@@ -27,13 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import percentile, report  # noqa: E402
+from common import percentile, report
 
-from stapserver.client.address import ServerAddress  # noqa: E402
-from stapserver.client.connection import exchange  # noqa: E402
-from stapserver.protocol import archive, request, response  # noqa: E402
-from stapserver.trust import database, signing  # noqa: E402
-from stapserver.trust.policy import decide  # noqa: E402
+from stapserver.client.address import ServerAddress
+from stapserver.client.connection import exchange
+from stapserver.protocol import archive, request, response
+from stapserver.trust import database, signing
+from stapserver.trust.policy import decide
 
 BIN = Path(sys.executable).parent
 HELLO = 'probe begin { printf("Hello World!\\n"); exit() }'
@@ -91,7 +91,8 @@ def main() -> None:
                 exchange(address, None, lambda c: decide(c, dbs))
                 tls.append(time.perf_counter() - t0)
             report("TLS round trip alone (length 0)",
-                   f"median {percentile(tls, 50) * 1000:.2f} ms, p99 {percentile(tls, 99) * 1000:.2f} ms")
+                   f"median {percentile(tls, 50) * 1000:.2f} ms, "
+                   f"p99 {percentile(tls, 99) * 1000:.2f} ms")
 
             one_request(address, HELLO, dbs)  # warm the server (and its cache)
             times = [one_request(address, HELLO, dbs) for _ in range(200)]
@@ -114,7 +115,7 @@ def main() -> None:
                     for i in range(per_client):
                         try:
                             one_request(address, f"{HELLO} # {c} {i % 20}", dbs)
-                        except Exception:  # noqa: BLE001 - counted, reported
+                        except Exception:
                             bad += 1
                     return bad
 
@@ -137,7 +138,8 @@ def main() -> None:
                 runs.append(time.perf_counter() - t0)
                 assert r.stdout == b"Hello World!\n", r.stderr
             report("stap-client hello world, whole process",
-                   f"median {percentile(runs, 50) * 1000:.0f} ms, p99 {percentile(runs, 99) * 1000:.0f} ms")
+                   f"median {percentile(runs, 50) * 1000:.0f} ms, "
+                   f"p99 {percentile(runs, 99) * 1000:.0f} ms")
         finally:
             subprocess.run([str(BIN / "stap-stop-server"), str(pid)], env=env, check=False)
 

@@ -14,14 +14,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import report  # noqa: E402
+from common import report
 
-from stapserver.runtime import loader  # noqa: E402
-from stapserver.runtime.engine import RunOptions, run_module  # noqa: E402
-from stapserver.translator.codegen import Settings, generate  # noqa: E402
-from stapserver.translator.parser import PreprocessorContext, parse  # noqa: E402
-from stapserver.translator.semantic import elaborate  # noqa: E402
-from stapserver.translator.source import Source  # noqa: E402
+from stapserver.runtime import loader
+from stapserver.runtime.engine import RunOptions, run_module
+from stapserver.translator.codegen import Settings, generate
+from stapserver.translator.parser import PreprocessorContext, parse
+from stapserver.translator.semantic import elaborate
+from stapserver.translator.source import Source
 
 ITERATIONS = 1_000_000
 SCRIPT = f"""

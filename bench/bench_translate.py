@@ -12,12 +12,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import report, summary  # noqa: E402
+from common import report, summary
 
-from stapserver.translator.codegen import Settings, generate  # noqa: E402
-from stapserver.translator.parser import PreprocessorContext, parse  # noqa: E402
-from stapserver.translator.semantic import elaborate  # noqa: E402
-from stapserver.translator.source import Source  # noqa: E402
+from stapserver.translator.codegen import Settings, generate
+from stapserver.translator.parser import PreprocessorContext, parse
+from stapserver.translator.semantic import elaborate
+from stapserver.translator.source import Source
 
 
 def thousand_line_script() -> str:
@@ -27,25 +27,25 @@ def thousand_line_script() -> str:
     while len(lines) < 960:
         lines += [
             f"function work{n}:long (x:long, tag:string) {{",
-            f"  total = 0",
-            f"  for (i = 0; i < x % 7; i++) {{",
+            "  total = 0",
+            "  for (i = 0; i < x % 7; i++) {",
             f"    total += i * {n + 1} - (x >> 2) + (x & 0xff)",
-            f"    if (total > 1000 && tag != \"skip\") total = total % 97",
-            f"    else if (total < -10) {{ total = -total; continue }}",
-            f"  }}",
-            f"  names[tag, x] = sprintf(\"%s-%d\", tag, total)",
-            f"  stats[tag] <<< total",
-            f"  return total ? total : x",
-            f"}}",
+            "    if (total > 1000 && tag != \"skip\") total = total % 97",
+            "    else if (total < -10) { total = -total; continue }",
+            "  }",
+            "  names[tag, x] = sprintf(\"%s-%d\", tag, total)",
+            "  stats[tag] <<< total",
+            "  return total ? total : x",
+            "}",
             f"probe timer.ms({n % 50 + 1}) {{",
-            f"  ticks++",
+            "  ticks++",
             f"  v = work{n}(ticks, \"w{n}\")",
-            f"  counts[ticks % 10] += v",
+            "  counts[ticks % 10] += v",
             f"  totals[\"w{n}\"] <<< v",
-            f"  hist <<< v",
-            f"  last_name = substr(sprint(v), 0, 3) . \"x\"",
-            f"  if (ticks > 100000) exit()",
-            f"}}",
+            "  hist <<< v",
+            "  last_name = substr(sprint(v), 0, 3) . \"x\"",
+            "  if (ticks > 100000) exit()",
+            "}",
         ]
         n += 1
     lines += [

@@ -7,7 +7,9 @@ Each case is ``cases/NAME.stp`` with:
 - ``NAME.err``: the exact standard error (absent: it must be empty);
 - ``NAME.rc``: the exit status (absent: 0);
 - ``NAME.opts``: command-line words, one per line, put before the script; a line ``--``
-  ends them and the lines after it are the script's own arguments.
+  ends them and the lines after it are the script's own arguments;
+- ``NAME.known``: a known divergence from SystemTap, and why (the case is a strict
+  expected failure: it starts failing the suite the day the divergence is fixed).
 
 Cases run with the case folder as the working directory and the script named by its
 file name, so locations in messages read ``NAME.stp:LINE:COLUMN``.
@@ -30,6 +32,7 @@ class Case:
     status: int
     options: list[str]
     args: list[str]
+    known: str = ""
 
     def argv(self) -> list[str]:
         """The stap command line (without the program name)."""
@@ -44,6 +47,7 @@ def load_cases() -> list[Case]:
         err = script.with_suffix(".err")
         rc = script.with_suffix(".rc")
         opts = script.with_suffix(".opts")
+        known = script.with_suffix(".known")
         options: list[str] = []
         args: list[str] = []
         if opts.exists():
@@ -62,6 +66,7 @@ def load_cases() -> list[Case]:
                 status=int(rc.read_text().strip()) if rc.exists() else 0,
                 options=options,
                 args=args,
+                known=known.read_text().strip() if known.exists() else "",
             )
         )
     return cases

@@ -358,9 +358,7 @@ def _main_module(modules: dict[str, bytes]) -> str:
 def version_text() -> str:
     from .. import SYSTEMTAP_VERSION, __version__
 
-    return (
-        f"stap-client (stapserver {__version__}; SystemTap {SYSTEMTAP_VERSION} protocol)\n"
-    )
+    return f"stap-client (stapserver {__version__}; SystemTap {SYSTEMTAP_VERSION} protocol)\n"
 
 
 def main(argv: list[str]) -> int:

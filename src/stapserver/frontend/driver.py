@@ -217,9 +217,15 @@ class FrontEnd:
         self.stdout = stdout if stdout is not None else sys.stdout.buffer
         self.stderr = stderr if stderr is not None else sys.stderr
         self.cwd = Path(cwd or os.getcwd())
-        self.diag = DiagnosticPrinter(options.verbose)
+        self.diag = DiagnosticPrinter(
+            options.verbose, emit=self._emit, suppress_warnings=options.suppress_warnings
+        )
         self.release = options.kernel_release or os.uname().release
         self.arch = options.arch or normalized_arch()
+
+    def _emit(self, text: str) -> None:
+        self.stderr.write(text)
+        self.stderr.flush()
 
     def log(self, text: str) -> None:
         self.stderr.write(text + "\n")
@@ -346,15 +352,27 @@ class FrontEnd:
         # pass 2
         timer = PassTimer()
         hz = _hz(self.release)
-        program = elaborate(script, hz=hz, diagnostics=self.diag, library=runtime_lib)
-        self._apply_global_settings(program)
-        if o.no_global_display:
-            for g in program.globals:
-                g.read = True
-        if o.verbose:
-            nprobes = len(program.probes) + sum(
-                1 for g in program.globals if g.written and not g.read
+        # stap's last word of pass 2, even when it fails
+        unused = "".join(
+            self.diag.warning(f"unused command line option ${n}/@{n}", None)
+            for n in script.unused_args
+            if not o.suppress_warnings
+        )
+        try:
+            program = elaborate(
+                script,
+                hz=hz,
+                diagnostics=self.diag,
+                library=runtime_lib,
+                global_display=not o.no_global_display,
             )
+        except SemanticError as err:
+            errors, sep, last = err.message.rpartition("Pass 2: ")
+            raise SemanticError(f"{errors}{unused}{sep}{last}") from None
+        self._emit(unused)
+        self._apply_global_settings(program)
+        if o.verbose:
+            nprobes = len(program.probes)
             self.log(
                 "Pass 2: analyzed script: "
                 f"{_plural(nprobes, 'probe')}, {_plural(len(program.functions), 'function')}, "
@@ -370,7 +388,7 @@ class FrontEnd:
         name = o.module_name or module_name_for(
             source.text, o, settings, (self.release, self.arch), self.library_texts
         )
-        code = generate(program, settings, name)
+        code = generate(program, settings, name, self.diag)
         module_file = name + ".py"
         if o.verbose:
             self.log(
@@ -479,7 +497,8 @@ def pass2_listing(program: Program, verbose: bool = False) -> str:
     if program.globals:
         lines.append("# globals")
         for g in program.globals:
-            lines.append(f"{g.name}:{g.type}")
+            index = f" [{', '.join(g.index_types)}]" if g.index_types else ""
+            lines.append(f"{g.name}:{g.type}{index}")
     if program.functions:
         lines.append("# functions")
         for f in program.functions:

@@ -96,6 +96,7 @@ LIMIT_NAMES = frozenset(
         "STP_OVERLOAD_INTERVAL",
         "MINSTACKSPACE",
         "INTERRUPTIBLE",
+        "HIST_ELISION",
     ]
 )
 MODULE_NAME = re.compile(r"^[a-z0-9_]+$")

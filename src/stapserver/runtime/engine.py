@@ -24,6 +24,7 @@ from typing import IO, Any, Protocol
 
 from .base import ScriptError
 from .modsupport import ProbeEntry, Program
+from .order import std_sort
 from .stats import StatInitError
 from .tapset import TapsetState
 
@@ -78,6 +79,7 @@ class Session:
         self._release_fd: int | None = None
         self._child_started = False
         self._match: re.Match[bytes] | None = None
+        self._match_ok = False
         self._stopping = False
         self._warned: set[str] = set()
 
@@ -109,17 +111,31 @@ class Session:
             self.error(message)
 
     def regex_match(self, regex: re.Pattern[bytes], text: bytes) -> int:
+        """``=~``: as stap, the outcome of the last match is kept for matched(); a
+        failed match leaves the group count of the last successful one."""
         m = regex.search(text)
-        self._match = m
+        self._match_ok = m is not None
+        if m is not None:
+            self._match = m
         return 1 if m else 0
 
     def matched(self, n: int, where: str) -> bytes:
+        """``matched(n)``: group ``n`` of the last match (regex.stp's checks)."""
         m = self._match
-        if m is None or not 0 <= n <= m.re.groups:
-            raise ScriptError(f"There is no match or group {n} to return", where)
+        message = None
+        if not self._match_ok:
+            message = f"Attempted to get subexpression {n} from failed match"
+        groups = m.re.groups + 1 if m is not None else 0
+        if n < 0 or n >= groups:
+            message = f"Attempted to get nonexistent subexpression {n}"
+        if message is not None:
+            raise ScriptError(message, where)
+        assert m is not None
         return m.group(n) or b""
 
-    def ngroups(self) -> int:
+    def ngroups(self, where: str) -> int:
+        if not self._match_ok:
+            raise ScriptError("Attempted to get subexpression count from failed match", where)
         m = self._match
         return 0 if m is None else m.re.groups + 1
 
@@ -175,9 +191,13 @@ class Session:
             return 1
         probes = program.probes
         budget = self.settings["MAXACTION_INTERRUPTIBLE"]
-        begins = _ordered(p for p in probes if p.kind == "begin")
-        ends = _ordered(p for p in probes if p.kind == "end")
-        error_probes = _ordered(p for p in probes if p.kind == "error")
+        be = std_sort(
+            [p for p in probes if p.kind in ("begin", "end", "error")],
+            lambda a, b: a.sequence < b.sequence,
+        )
+        begins = [p for p in be if p.kind == "begin"]
+        ends = [p for p in be if p.kind == "end"]
+        error_probes = [p for p in be if p.kind == "error"]
         timers = [p for p in probes if p.kind == "timer"]
         old_handlers = self._install_signals()
         try:
@@ -197,11 +217,6 @@ class Session:
                     if self.state == "error":
                         break
                     self._fire(p, budget)
-            if self.state != "error":
-                try:
-                    program.display()
-                except ScriptError as err:
-                    self._count_error(err)
             if self.state == "error":
                 for p in error_probes:
                     self._fire(p, budget)
@@ -352,11 +367,6 @@ class Session:
         if pid:
             self._child_status = status
             self._stopping = True
-
-
-def _ordered(probes: Any) -> list[ProbeEntry]:
-    """begin/end/error probes by sequence number, in script order for equal numbers."""
-    return sorted(probes, key=lambda p: p.sequence)
 
 
 def run_module(module: Any, options: RunOptions, out: IO[bytes], err: TextOut) -> int:

@@ -256,13 +256,18 @@ def hist_bucket(stat: Stat, index: int, where: str) -> int:
 
 
 def hist_text(
-    stat: Stat, kind: str, params: tuple[int, ...], where: str, maxlen: int | None = None
+    stat: Stat,
+    kind: str,
+    params: tuple[int, ...],
+    where: str,
+    maxlen: int | None = None,
+    elision: int = 2,
 ) -> bytes:
     try:
         if kind == "log":
-            return stat.hist_log(maxlen)
+            return stat.hist_log(maxlen, elision)
         start, stop, interval = params
-        return stat.hist_linear(start, stop, interval, maxlen)
+        return stat.hist_linear(start, stop, interval, maxlen, elision)
     except ScriptError as err:
         raise err.at(where) from None
 

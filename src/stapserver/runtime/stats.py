@@ -389,15 +389,22 @@ class Stat:
             return self._hist[index]
         raise ScriptError(INDEX_OUT_OF_RANGE)
 
-    def hist_log(self, maxlen: int | None = None) -> bytes:
+    def hist_log(self, maxlen: int | None = None, elision: int = HIST_ELISION) -> bytes:
         """What ``print(@hist_log(s))`` prints; with ``maxlen`` (`MAXSTRINGLEN`),
         the string ``sprint(@hist_log(s))`` returns."""
         spec = self.spec
         if spec is None or spec.kind != "log":
             raise ValueError("this aggregate keeps no log histogram")
-        return self._print_hist(spec, maxlen)
+        return self._print_hist(spec, maxlen, elision)
 
-    def hist_linear(self, start: int, stop: int, interval: int, maxlen: int | None = None) -> bytes:
+    def hist_linear(
+        self,
+        start: int,
+        stop: int,
+        interval: int,
+        maxlen: int | None = None,
+        elision: int = HIST_ELISION,
+    ) -> bytes:
         """What ``print(@hist_linear(s, start, stop, interval))`` prints; with
         ``maxlen``, what ``sprint()`` of it returns."""
         spec = self.spec
@@ -405,12 +412,14 @@ class Stat:
             raise ValueError(
                 f"this aggregate keeps no linear histogram ({start}, {stop}, {interval})"
             )
-        return self._print_hist(spec, maxlen)
+        return self._print_hist(spec, maxlen, elision)
 
-    def _print_hist(self, spec: HistSpec, maxlen: int | None) -> bytes:
+    def _print_hist(self, spec: HistSpec, maxlen: int | None, elision: int) -> bytes:
+        """``elision`` is ``-D HIST_ELISION``: zero rows kept around non-zero ones; a
+        negative value elides nothing."""
         if not self._count:
             raise ScriptError(EMPTY_AGGREGATE)
-        calls = _histogram_calls(spec, self._hist)
+        calls = _histogram_calls(spec, self._hist, elision)
         if maxlen is None:
             return b"".join(_render(call) for call in calls)
         return _render_bounded(calls, maxlen)
@@ -427,7 +436,7 @@ _DASH: Final[_Call] = (b"-",)
 _AT: Final[_Call] = (b"@",)
 
 
-def _histogram_calls(spec: HistSpec, hist: list[int]) -> list[_Call]:
+def _histogram_calls(spec: HistSpec, hist: list[int], elision: int = HIST_ELISION) -> list[_Call]:
     """The sequence of HIST_PRINTF calls ``_stp_stat_print_histogram_buf`` makes."""
     nb = spec.buckets
     linear = spec.kind == "linear"
@@ -473,17 +482,18 @@ def _histogram_calls(spec: HistSpec, hist: list[int]) -> list[_Call]:
     calls.extend([_DASH] * HIST_WIDTH)
     calls.append((b" count\n",))
 
-    max_elide = min(HIST_ELISION, nb)
+    max_elide = min(elision, nb)
     eliding = False
     for i in range(low, high + 1):
-        lo = max(low, i - max_elide)
-        hi = min(high, i + max_elide)
-        if not any(hist[lo : hi + 1]):
-            eliding = True
-            continue
-        if eliding:
-            calls.append((("s", val_space, b""), b" ~\n"))
-            eliding = False
+        if elision >= 0:
+            lo = max(low, i - max_elide)
+            hi = min(high, i + max_elide)
+            if not any(hist[lo : hi + 1]):
+                eliding = True
+                continue
+            if eliding:
+                calls.append((("s", val_space, b""), b" ~\n"))
+                eliding = False
         prefix = b""
         if linear:
             if i == 0:

@@ -394,3 +394,5 @@ class ScriptFile:
     functions: list[FunctionDecl] = field(default_factory=list)
     globals: list[VarDecl] = field(default_factory=list)
     embeds: list[EmbeddedStmt] = field(default_factory=list)
+    # command-line arguments ($1, @2, ...) the script never refers to, 1-based
+    unused_args: list[int] = field(default_factory=list)

@@ -16,25 +16,31 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import __version__
+from ..errors import TranslateError
 from ..runtime.tapset import lookup as tapset_lookup
 from . import ast
 from .ast import LONG, STATS, STRING
 from .semantic import DerivedProbe, Program
+from .source import DiagnosticPrinter
 
 ABI = 1
-FALLIBLE_TAPSET = frozenset(
-    [
-        "stringat",
-        "randint",
-        "cpu_clock_s",
-        "cpu_clock_ms",
-        "cpu_clock_us",
-        "cpu_clock_ns",
-        "ctime",
-        "tz_ctime",
-        "get_loadavg_index",
-    ]
-)
+_TAPSET = "/usr/share/systemtap/tapset/"
+_CLOCK = f"identifier 'cpu_clock_ns' at {_TAPSET}linux/timestamp_monotonic.stp:42:10"
+# Where an error inside a tapset function is reported: stap names the function's own
+# declaration in SystemTap's tapset (each function sets its location on entry).
+TAPSET_WHERE = {
+    "stringat": f"identifier 'stringat' at {_TAPSET}string.stp:51:10",
+    "randint": f"identifier 'randint' at {_TAPSET}random.stp:5:10",
+    "ctime": f"identifier 'ctime' at {_TAPSET}linux/ctime.stp:46:10",
+    "tz_ctime": f"identifier 'ctime' at {_TAPSET}linux/ctime.stp:46:10",
+    "cpu_clock_s": _CLOCK,
+    "cpu_clock_ms": _CLOCK,
+    "cpu_clock_us": _CLOCK,
+    "cpu_clock_ns": _CLOCK,
+    "get_loadavg_index": f"identifier 'get_loadavg_index' at {_TAPSET}linux/loadavg.stp:35:10",
+    "matched": f"identifier 'matched' at {_TAPSET}regex.stp:36:10",
+    "ngroups": f"identifier 'ngroups' at {_TAPSET}regex.stp:93:10",
+}
 
 
 @dataclass
@@ -48,6 +54,7 @@ class Settings:
     MAXNESTING: int | None = None  # None: computed from the script's call graph
     MAXERRORS: int = 0
     MAXSKIPPED: int = 100
+    HIST_ELISION: int = 2
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -79,8 +86,21 @@ class _Function:
 
 
 class CodeGenerator:
-    def __init__(self, program: Program, settings: Settings, module_name: str) -> None:
+    def __init__(
+        self,
+        program: Program,
+        settings: Settings,
+        module_name: str,
+        diagnostics: DiagnosticPrinter | None = None,
+    ) -> None:
         self.p = program
+        self.diag = diagnostics or DiagnosticPrinter()
+        self.errors: list[str] = []
+        self.counting = True
+        self.pending = 0
+        self.loop_depth = 0
+        self.dispatch_names: dict[int, str] = {}  # id(first overload) -> dispatcher
+        self.dispatched: set[int] = set()  # functions only called through a dispatcher
         self.settings = settings
         self.name = module_name
         self.msl = settings.MAXSTRINGLEN - 1
@@ -94,6 +114,13 @@ class CodeGenerator:
         self.maxnesting = (
             settings.MAXNESTING if settings.MAXNESTING is not None else maxnesting(program)
         )
+        self.actions = ActionCounter(self.dispatched)
+
+    def pass3_error(self, message: str, tok: object) -> None:
+        """What stap finds only when it translates (pass 3)."""
+        text = self.diag.semantic_error(message, tok)  # type: ignore[arg-type]
+        if text:
+            self.errors.append(text)
 
     # ------------------------------------------------------------------ names
     def var(self, decl: ast.VarDecl) -> str:
@@ -134,8 +161,12 @@ class CodeGenerator:
                 name = f"{name}_{len(f.params)}_{i}"
             taken.add(name)
             self.function_names[id(f)] = name
+        self._plan_dispatch()
         for f in self.p.functions:
             funcs += self.function(f)
+        for group in self._groups():
+            if id(group[0]) in self.dispatch_names:
+                funcs += self.dispatcher(group)
         handlers: list[str] = []
         body_names: dict[int, str] = {}
         for probe in self.p.probes:
@@ -157,6 +188,10 @@ class CodeGenerator:
                 f"{s.sequence}, {s.interval_ns}, {s.randomize_ns}, {s.jiffies}, {s.hz}, "
                 f"{body_names[id(probe.body)]}, {cond}),"
             )
+        if self.errors:
+            raise TranslateError(
+                "".join(self.errors) + "Pass 3: translation failed.  [man error::pass3]"
+            )
         st = self.settings
         out.append(f'"""SystemTap python-runtime module {self.name}.')
         out.append("")
@@ -175,7 +210,7 @@ class CodeGenerator:
             f"'MAXACTION_INTERRUPTIBLE': {st.maxaction_interruptible}, "
             f"'MAXMAPENTRIES': {st.MAXMAPENTRIES}, 'MAXSTRINGLEN': {st.MAXSTRINGLEN}, "
             f"'MAXNESTING': {self.maxnesting}, 'MAXERRORS': {st.MAXERRORS}, "
-            f"'MAXSKIPPED': {st.MAXSKIPPED}}}"
+            f"'MAXSKIPPED': {st.MAXSKIPPED}, 'HIST_ELISION': {st.HIST_ELISION}}}"
         )
         out.append("")
         out.append("")
@@ -197,10 +232,9 @@ class CodeGenerator:
         out += funcs
         out += handlers
         out += conds
-        out += self.display()
         out.append("    return _rt.Program([")
         out += entries
-        out.append("    ], _display)")
+        out.append("    ])")
         return "\n".join(out) + "\n"
 
     def global_init(self, g: ast.VarDecl) -> str:
@@ -242,21 +276,33 @@ class CodeGenerator:
     def function(self, f: ast.FunctionDecl) -> list[str]:
         self.fn = _Function()
         self.in_probe = False
+        self.loop_depth = 0
         self.fn.nonlocals.add("_depth")
         params = [self.var(f.locals[p.name]) for p in f.params]
         body: list[str] = []
         where = _where(f.tok)
         body.append(f"        if _depth >= {self.maxnesting}:")
         body.append(f"            raise _ScriptError('MAXNESTING exceeded', {where})")
+        static = self.actions.function_count(f)
+        if static is not None:
+            # a loop-free function is checked once, on entry, as stap does
+            body.append(f"        if _act < {static}:")
+            body.append(f"            raise _ActionLimit('MAXACTION exceeded', {where})")
+        self.counting = static is None
+        self.pending = 0
         for name, decl in f.locals.items():
             if name not in {p.name for p in f.params}:
                 body.append(f"        {self.var(decl)} = {_default(decl.type)}")
         body.append("        _depth += 1")
         body.append("        try:")
         assert isinstance(f.body, ast.Block)
-        self.block(f.body, body, 3)
+        before = len(body)
+        self.stmt(f.body, body, 3)
+        self.record(0, _stmt_tok(f.body), body, 3, update=True)
         if f.type in (LONG, STRING):
             body.append(f"            return {_default(f.type)}")
+        elif len(body) == before:
+            body.append("            pass")
         body.append("        finally:")
         body.append("            _depth -= 1")
         lines: list[str] = []
@@ -264,51 +310,91 @@ class CodeGenerator:
         lines.append("")
         return lines
 
+    def dispatcher(self, group: list[ast.FunctionDecl]) -> list[str]:
+        """Overloads of one name and arity, tried in order: ``next`` in one of them
+        passes the call to the next (stap's function overloading)."""
+        first = group[0]
+        names = [self.function_names[id(f)] for f in group]
+        params = [f"a{i}" for i in range(len(first.params))]
+        args = ", ".join(params)
+        lines = [f"    def {self.dispatch_names[id(first)]}({', '.join([*params, '_where'])}):"]
+        for name in names:
+            lines.append("        try:")
+            lines.append(f"            return {name}({args})")
+            lines.append("        except _rt.NextOverload:")
+            lines.append("            pass")
+        lines.append("        raise _ScriptError('all functions exhausted', _where)")
+        lines.append("")
+        return lines
+
     def probe_body(self, probe: DerivedProbe, name: str) -> list[str]:
         self.fn = _Function()
         self.in_probe = True
+        self.loop_depth = 0
         body: list[str] = ["        _act = _budget"]
+        static = self.actions.body_count(probe.body)
+        if static is not None:
+            # a loop-free handler is checked once, on entry, with no location
+            body.append(f"        if _act < {static}:")
+            body.append("            raise _ActionLimit('MAXACTION exceeded', '')")
+        self.counting = static is None
+        self.pending = 0
         for decl in self.p.body_locals.get(id(probe.body), {}).values():
             body.append(f"        {self.var(decl)} = {_default(decl.type)}")
-        self.block(probe.body, body, 2)
+        self.stmt(probe.body, body, 2)
+        self.record(0, _stmt_tok(probe.body), body, 2, update=True)
         lines: list[str] = []
         self._header(lines, f"    def {name}(_budget):", body)
         lines.append("")
         return lines
 
-    # ------------------------------------------------------------------ statements
-    def block(self, b: ast.Block, out: list[str], depth: int) -> None:
-        pad = "    " * depth
-        n = len(b.body)
-        if n:
-            out.append(f"{pad}_act -= {n}")
+    # ------------------------------------------------------------------ actions
+    def record(self, n: int, tok: object, out: list[str], depth: int, update: bool = False) -> None:
+        """stap's ``record_actions``: queue ``n`` actions; at the end of a basic block
+        (``update``), or once ten are queued, take them from the budget and check it."""
+        if not self.counting:
+            return
+        self.pending += n
+        if (update and self.pending > 0) or self.pending >= 10:
+            pad = "    " * depth
+            out.append(f"{pad}_act -= {self.pending}")
             out.append(f"{pad}if _act <= 0:")
-            out.append(f"{pad}    raise _ActionLimit('MAXACTION exceeded', {_where(b.tok)})")
-        before = len(out)
-        for s in b.body:
-            self.stmt(s, out, depth)
-        if len(out) == before and not n:
-            out.append(f"{pad}pass")
+            out.append(f"{pad}    raise _ActionLimit('MAXACTION exceeded', {_where(tok)})")
+            self.pending = 0
 
+    def record_calls(self, exprs: list[ast.Expr], out: list[str], depth: int) -> None:
+        """After calls to loop-free functions, their statements count at the call site."""
+        if not self.counting:
+            return
+        for e in exprs:
+            for call in _calls_in(e):
+                count = self.actions.call_count(call)
+                if count is not None:
+                    self.record(count, call.tok, out, depth, update=True)
+
+    # ------------------------------------------------------------------ statements
     def sub(self, s: ast.Stmt, out: list[str], depth: int) -> None:
-        """A statement in its own Python block (the body of an if, a loop...)."""
+        """A statement as the body of an if or a loop, and the flush at its end."""
         before = len(out)
-        if isinstance(s, ast.Block):
-            self.block(s, out, depth)
-        else:
-            self.stmt(s, out, depth)
+        self.stmt(s, out, depth)
+        self.record(0, _stmt_tok(s), out, depth, update=True)
         if len(out) == before:
             out.append("    " * depth + "pass")
 
     def stmt(self, s: ast.Stmt, out: list[str], depth: int) -> None:
         pad = "    " * depth
         if isinstance(s, ast.Block):
-            self.block(s, out, depth)
+            for sub in s.body:
+                self.stmt(sub, out, depth)
         elif isinstance(s, ast.NullStmt):
             return
         elif isinstance(s, ast.ExprStmt):
             out.extend(pad + line for line in self.expr_stmt(s.expr))
+            self.record_calls([s.expr], out, depth)
+            self.record(1, s.tok, out, depth)
         elif isinstance(s, ast.If):
+            self.record(1, s.tok, out, depth, update=True)
+            self.record_calls([s.cond], out, depth)
             out.append(f"{pad}if {self.cond(s.cond)}:")
             self.sub(s.then, out, depth + 1)
             if s.otherwise is not None:
@@ -320,19 +406,33 @@ class CodeGenerator:
             self.foreach(s, out, depth)
         elif isinstance(s, ast.Return):
             if s.value is None:
+                self.record(1, s.tok, out, depth, update=True)
                 out.append(f"{pad}return")
             else:
-                out.append(f"{pad}return {self.expr(s.value)}")
+                value = self.stored(s.value)
+                if self.counting:
+                    t = self.fn.temp()
+                    out.append(f"{pad}{t} = {value}")
+                    self.record_calls([s.value], out, depth)
+                    self.record(1, s.tok, out, depth, update=True)
+                    out.append(f"{pad}return {t}")
+                else:
+                    out.append(f"{pad}return {value}")
         elif isinstance(s, ast.Next):
-            out.append(f"{pad}return")
-        elif isinstance(s, ast.Break):
-            out.append(f"{pad}break")
-        elif isinstance(s, ast.Continue):
-            out.append(f"{pad}continue")
+            self.record(1, s.tok, out, depth, update=True)
+            out.append(f"{pad}raise _rt.NextOverload()" if not self.in_probe else f"{pad}return")
+        elif isinstance(s, ast.Break | ast.Continue):
+            word = "break" if isinstance(s, ast.Break) else "continue"
+            if not self.loop_depth:
+                self.pass3_error(f"cannot '{word}' outside loop", s.tok)
+            self.record(1, s.tok, out, depth, update=True)
+            out.append(f"{pad}{word}")
         elif isinstance(s, ast.Delete):
             out.extend(pad + line for line in self.delete(s.target))
+            self.record(1, s.tok, out, depth)
         elif isinstance(s, ast.TryBlock):
             err = self.fn.temp()
+            self.record(0, s.tok, out, depth, update=True)
             out.append(f"{pad}try:")
             self.sub(s.body, out, depth + 1)
             out.append(f"{pad}except _ScriptError as {err}:")
@@ -341,6 +441,7 @@ class CodeGenerator:
             if s.catch_var is not None and s.catch_var.decl is not None:
                 var = self.assign_name(s.catch_var.decl)
                 out.append(f"{pad}    {var} = {err}.message.encode()[:{self.msl}]")
+            self.record(1, s.tok, out, depth + 1, update=True)
             self.sub(s.handler, out, depth + 1)
         else:
             raise TypeError(f"no translation for {type(s).__name__}")
@@ -349,36 +450,50 @@ class CodeGenerator:
         pad = "    " * depth
         if s.init is not None:
             out.extend(pad + line for line in self.expr_stmt(s.init.expr))
-        if s.step is None or not _has_continue(s.body):
-            out.append(f"{pad}while {self.cond(s.cond)}:")
-            self.sub(s.body, out, depth + 1)
-            if s.step is not None:
-                out.extend(pad + "    " + line for line in self.expr_stmt(s.step.expr))
-            return
-        first = self.fn.temp()
-        out.append(f"{pad}{first} = True")
+            self.record_calls([s.init.expr], out, depth)
+            self.record(1, s.init.tok, out, depth)
+        self.record(1, s.tok, out, depth, update=True)
+        first = None
+        if s.step is not None and _has_continue(s.body):
+            first = self.fn.temp()
+            out.append(f"{pad}{first} = True")
         out.append(f"{pad}while True:")
-        out.append(f"{pad}    if {first}:")
-        out.append(f"{pad}        {first} = False")
-        out.append(f"{pad}    else:")
-        out.extend(pad + "        " + line for line in self.expr_stmt(s.step.expr))
-        out.append(f"{pad}    if not {self.cond(s.cond)}:")
-        out.append(f"{pad}        break")
+        inner = pad + "    "
+        if first is not None and s.step is not None:
+            out.append(f"{inner}if {first}:")
+            out.append(f"{inner}    {first} = False")
+            out.append(f"{inner}else:")
+            out.extend(inner + "    " + line for line in self.expr_stmt(s.step.expr))
+        self.record(1, s.tok, out, depth + 1)
+        self.record_calls([s.cond], out, depth + 1)
+        out.append(f"{inner}if not {self.cond(s.cond)}:")
+        out.append(f"{inner}    break")
+        self.loop_depth += 1
         self.sub(s.body, out, depth + 1)
+        self.loop_depth -= 1
+        if s.step is not None:
+            if first is None:
+                out.extend(inner + line for line in self.expr_stmt(s.step.expr))
+            # stap counts the increment once, after the loop (where its code is emitted)
+            self.record(1, s.step.tok, out, depth)
 
     def foreach(self, s: ast.Foreach, out: list[str], depth: int) -> None:
         pad = "    " * depth
         key = self.fn.temp()
         limit = self.expr(s.limit) if s.limit is not None else "None"
         keys = [self.assign_name(k.decl) for k in s.keys if k.decl is not None]
+        self.loop_depth += 1
         if isinstance(s.base, ast.HistOp):
             stat = self.stat_ref(s.base.stat)
+            self.record(1, s.tok, out, depth, update=True)
             out.append(f"{pad}for {key} in _rt.hist_keys({stat}, {limit}):")
             out.append(f"{pad}    {keys[0]} = {key}")
             if s.value is not None and s.value.decl is not None:
                 val = self.assign_name(s.value.decl)
                 out.append(f"{pad}    {val} = {stat}.hist_bucket({key})")
-            self.sub(s.body, out, depth + 1)
+            self.stmt(s.body, out, depth + 1)
+            self.record(1, _stmt_tok(s.body), out, depth + 1, update=True)
+            self.loop_depth -= 1
             return
         decl = s.base.decl
         assert decl is not None
@@ -389,10 +504,14 @@ class CodeGenerator:
                 "(" + "".join(("None" if x is None else self.expr(x)) + ", " for x in s.slice) + ")"
             )
         agg = repr(s.sort_aggregate)
+        keys_var = self.fn.temp()
         out.append(
-            f"{pad}for {key} in _ops.foreach_keys({arr}, {s.sort_column}, {s.sort_direction}, "
-            f"{agg}, {limit}, {pattern}):"
+            f"{pad}{keys_var} = _ops.foreach_keys({arr}, {s.sort_column}, {s.sort_direction}, "
+            f"{agg}, {limit}, {pattern})"
         )
+        self.record(1, s.tok, out, depth, update=True)
+        out.append(f"{pad}for {key} in {keys_var}:")
+        self.record(1, s.tok, out, depth + 1)
         if len(keys) == 1:
             out.append(f"{pad}    {keys[0]} = {key}")
         else:
@@ -404,6 +523,7 @@ class CodeGenerator:
             else:
                 out.append(f"{pad}    {val} = {arr}.get({key}, {_default(decl.type)})")
         self.sub(s.body, out, depth + 1)
+        self.loop_depth -= 1
 
     def delete(self, target: ast.Expr) -> list[str]:
         if isinstance(target, ast.Symbol):
@@ -434,7 +554,7 @@ class CodeGenerator:
         return name
 
     def key(self, e: ast.ArrayIndex) -> str:
-        parts = [self.expr(i) for i in e.indexes if i is not None]
+        parts = [self.stored(i) for i in e.indexes if i is not None]
         if len(parts) == 1:
             return parts[0]
         return "(" + ", ".join(parts) + ")"
@@ -496,7 +616,7 @@ class CodeGenerator:
         if isinstance(left, ast.Symbol):
             assert left.decl is not None
             name = self.assign_name(left.decl)
-            right = self.expr(e.right)
+            right = self.stored(e.right)
             if op == "=":
                 value = right
                 if left.decl.type == STRING and not isinstance(e.right, ast.StringLit):
@@ -511,7 +631,7 @@ class CodeGenerator:
         decl = left.base.decl
         arr = self.var(decl)
         lwhere = _where(left.tok)
-        right = self.expr(e.right)
+        right = self.stored(e.right)
         if op == "=":
             return f"{arr}.set({self.key(left)}, {right}, {lwhere})"
         if op == "+=":
@@ -571,11 +691,18 @@ class CodeGenerator:
         test = f"({self.key(e.index)} in {arr})"
         return test if as_cond else f"(1 if {test} else 0)"
 
+    def stored(self, e: ast.Expr) -> str:
+        """A value about to be stored (variable, array, argument, return value): stap
+        copies strings into MAXSTRINGLEN buffers, so a long literal is cut there."""
+        if isinstance(e, ast.StringLit) and len(e.value) > self.msl:
+            return repr(e.value[: self.msl])
+        return self.expr(e)
+
     def expr(self, e: ast.Expr) -> str:
         if isinstance(e, ast.NumberLit):
             return str(e.value) if e.value >= 0 else f"({e.value})"
         if isinstance(e, ast.StringLit):
-            return repr(e.value[: self.msl])
+            return repr(e.value)  # stored copies are cut: see stored()
         if isinstance(e, ast.Symbol):
             assert e.decl is not None
             return self.var(e.decl)
@@ -619,8 +746,11 @@ class CodeGenerator:
             return test if e.op == "=~" else f"(1 - {test})"
         if isinstance(e, ast.FunctionCall):
             if e.decl is not None:
-                args = ", ".join(self.expr(a) for a in e.args)
-                return f"{self.function_names[id(e.decl)]}({args})"
+                args = [self.stored(a) for a in e.args]
+                dispatcher = self.dispatch_names.get(id(e.decl))
+                if dispatcher is not None:
+                    return f"{dispatcher}({', '.join([*args, _where(e.tok)])})"
+                return f"{self.function_names[id(e.decl)]}({', '.join(args)})"
             return self.builtin_call(e)
         if isinstance(e, ast.PrintFormat):
             if e.to_string:
@@ -637,7 +767,6 @@ class CodeGenerator:
     def builtin_call(self, e: ast.FunctionCall, as_stmt: bool = False) -> str:
         name = e.builtin
         args = [self.expr(a) for a in e.args]
-        where = _where(e.tok)
         if name == "exit":
             return "S.exit()"
         if name == "abort":
@@ -660,18 +789,18 @@ class CodeGenerator:
         if name in ("ppfunc", "probefunc"):
             return "b''"
         if name == "matched":
-            return f"S.matched({args[0]}, {where})"
+            return f"S.matched({args[0]}, {TAPSET_WHERE['matched']!r})"
         if name == "matched_str":
-            return f"S.matched(0, {where})"
+            return f"S.matched(0, {TAPSET_WHERE['matched']!r})"
         if name == "ngroups":
-            return "S.ngroups()"
+            return f"S.ngroups({TAPSET_WHERE['ngroups']!r})"
         assert name is not None
         sig = tapset_lookup(name, len(e.args))
         assert sig is not None
         call_args = (["_TS"] if sig.needs_state else []) + args
         fn = f"_rt.tapset.{sig.impl.__name__}"
-        if name in FALLIBLE_TAPSET:
-            text = f"_rt.call({fn}, {where}, {', '.join(call_args)})"
+        if name in TAPSET_WHERE:
+            text = f"_rt.call({fn}, {TAPSET_WHERE[name]!r}, {', '.join(call_args)})"
         else:
             text = f"{fn}({', '.join(call_args)})"
         if sig.returns == STRING:
@@ -681,17 +810,25 @@ class CodeGenerator:
     def print_format(self, e: ast.PrintFormat) -> str:
         if e.hist is not None:
             stat = self.stat_ref(e.hist.stat)
-            maxlen = f", {self.settings.MAXSTRINGLEN}" if e.to_string else ""
+            maxlen = str(self.settings.MAXSTRINGLEN) if e.to_string else "None"
             text = (
                 f"_ops.hist_text({stat}, {e.hist.kind!r}, {tuple(e.hist.params)!r}, "
-                f"{_where(e.tok)}{maxlen})"
+                f"{_where(e.tok)}, {maxlen}, {self.settings.HIST_ELISION})"
             )
             return text if e.to_string else f"_out({text})"
+        for a in e.args:
+            if a.type == STATS:
+                # stap meets the argument twice (sizing the output, then writing it)
+                for _ in range(2):
+                    self.pass3_error(
+                        "print format actual argument evaluation type unsupported", a.tok
+                    )
         if e.format is not None:
             fmt = self.const("F", e.format)
             args = "".join(self.expr(a) + ", " for a in e.args)
             if e.to_string:
-                return f"{fmt}.render_string(({args}))"
+                cut = f"[:{self.msl}]" if self.msl < 511 else ""
+                return f"{fmt}.render_string(({args})){cut}"
             return f"_out({fmt}.render(({args})))"
         parts = []
         for a in e.args:
@@ -707,26 +844,122 @@ class CodeGenerator:
             return f"({text})[:{self.msl}]"
         return f"_out({text})"
 
-    # ------------------------------------------------------------------ end of run
-    def display(self) -> list[str]:
-        """``_display()``: what stap prints at the end for globals written, never read."""
-        lines = ["    def _display():"]
-        shown = [g for g in self.p.globals if g.written and not g.read]
-        if not shown:
-            lines.append("        pass")
-            lines.append("")
-            return lines
-        for g in shown:
-            name = self.var(g)
-            if g.arity > 0:
-                kinds = tuple(g.index_types)
-                lines.append(
-                    f"        _rt.show_array(_out, {g.name!r}, {name}, {kinds!r}, {g.type!r})"
-                )
-            else:
-                lines.append(f"        _rt.show_scalar(_out, {g.name!r}, {name}, {g.type!r})")
-        lines.append("")
-        return lines
+    # ------------------------------------------------------------------ overloads
+    def _groups(self) -> list[list[ast.FunctionDecl]]:
+        groups: dict[tuple[str, int], list[ast.FunctionDecl]] = {}
+        for f in self.p.functions:
+            groups.setdefault((f.name, len(f.params)), []).append(f)
+        return [sorted(g, key=lambda f: f.priority) for g in groups.values()]
+
+    def _plan_dispatch(self) -> None:
+        """Overloaded functions, and functions that may say ``next``, are called through
+        a dispatcher that tries each definition in turn."""
+        for group in self._groups():
+            if len(group) > 1 or any(_has_next(f) for f in group):
+                first = group[0]
+                self.dispatch_names[id(first)] = "d_" + self.function_names[id(first)][2:]
+                for f in group:
+                    self.dispatched.add(id(f))
+
+
+class ActionCounter:
+    """stap's static action count (``max_action_info``): the statements a body runs at
+    most, calls included, or None when it has a loop or recursion (counted as it runs).
+    """
+
+    def __init__(self, dispatched: set[int]) -> None:
+        self._functions: dict[int, int | None] = {}
+        self._active: set[int] = set()
+        self._dispatched = dispatched
+
+    def function_count(self, f: ast.FunctionDecl) -> int | None:
+        key = id(f)
+        if key in self._functions:
+            return self._functions[key]
+        if key in self._active or not isinstance(f.body, ast.Block):
+            return None
+        self._active.add(key)
+        try:
+            count = self.stmt_count(f.body)
+        finally:
+            self._active.discard(key)
+        self._functions[key] = count
+        return count
+
+    def body_count(self, body: ast.Stmt) -> int | None:
+        return self.stmt_count(body)
+
+    def call_count(self, call: ast.FunctionCall) -> int | None:
+        if call.decl is None or id(call.decl) in self._dispatched:
+            return None
+        return self.function_count(call.decl)
+
+    def _calls(self, exprs: list[ast.Expr | None]) -> int | None:
+        total = 0
+        for e in exprs:
+            if e is None:
+                continue
+            for call in _calls_in(e):
+                n = self.call_count(call)
+                if n is None:
+                    return None
+                total += n
+        return total
+
+    def stmt_count(self, s: ast.Stmt) -> int | None:
+        if isinstance(s, ast.Block):
+            total = 0
+            for sub in s.body:
+                n = self.stmt_count(sub)
+                if n is None:
+                    return None
+                total += n
+            return total
+        if isinstance(s, ast.For | ast.Foreach):
+            return None
+        if isinstance(s, ast.ExprStmt):
+            calls = self._calls([s.expr])
+            return None if calls is None else 1 + calls
+        if isinstance(s, ast.If):
+            calls = self._calls([s.cond])
+            then = self.stmt_count(s.then)
+            other = self.stmt_count(s.otherwise) if s.otherwise is not None else 0
+            if calls is None or then is None or other is None:
+                return None
+            return 1 + calls + max(then, other)
+        if isinstance(s, ast.Return):
+            calls = self._calls([s.value])
+            return None if calls is None else 1 + calls
+        if isinstance(s, ast.TryBlock):
+            a, b = self.stmt_count(s.body), self.stmt_count(s.handler)
+            return None if a is None or b is None else 1 + a + b
+        if isinstance(s, ast.Delete):
+            calls = self._calls([s.target])
+            return None if calls is None else 1 + calls
+        return 1  # null, next, break, continue
+
+
+def _calls_in(e: ast.Expr) -> list[ast.FunctionCall]:
+    """The calls of user functions in ``e``, in evaluation order."""
+    from .semantic import _walk_expr
+
+    return [x for x in _walk_expr(e) if isinstance(x, ast.FunctionCall) and x.decl is not None]
+
+
+def _stmt_tok(s: ast.Stmt) -> object:
+    """The token stap names for a statement: its optimizer replaces a block of one
+    statement by that statement."""
+    while isinstance(s, ast.Block) and len(s.body) == 1:
+        s = s.body[0]
+    return s.tok
+
+
+def _has_next(f: ast.FunctionDecl) -> bool:
+    from .semantic import _walk_stmts
+
+    return isinstance(f.body, ast.Block) and any(
+        isinstance(s, ast.Next) for s in _walk_stmts(f.body)
+    )
 
 
 def _calls(f: ast.FunctionDecl) -> list[ast.FunctionCall]:
@@ -787,9 +1020,14 @@ def _has_continue(s: ast.Stmt) -> bool:
     return False
 
 
-def generate(program: Program, settings: Settings, module_name: str) -> str:
+def generate(
+    program: Program,
+    settings: Settings,
+    module_name: str,
+    diagnostics: DiagnosticPrinter | None = None,
+) -> str:
     """Pass 3: the Python source of the module."""
-    return CodeGenerator(program, settings, module_name).generate()
+    return CodeGenerator(program, settings, module_name, diagnostics).generate()
 
 
 __all__ = ["ABI", "Settings", "generate", "maxnesting"]

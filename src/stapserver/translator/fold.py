@@ -137,6 +137,7 @@ def _fold_logical(e: ast.Logical) -> ast.Expr:
     if left is not None and right is not None:
         value = int(bool(left) or bool(right)) if is_or else int(bool(left) and bool(right))
         return _lit(e.tok, value)
+
     def decisive(v: int) -> bool:
         return v != 0 if is_or else v == 0
 

@@ -1531,6 +1531,7 @@ def parse(
         library_macros=library_macros,
     )
     script = parser.parse()
+    script.unused_args = [i + 1 for i in range(len(args)) if i not in parser.lexer.used_args]
     if not parser.lexer.saw_tokens:
         raise ParseError(f"Input file '{source.name}' is empty.")
     if not (script.probes or script.aliases or script.functions or script.globals or script.embeds):

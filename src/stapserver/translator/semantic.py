@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import difflib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..errors import SemanticError
@@ -18,6 +18,7 @@ from . import ast
 from .ast import LONG, STATS, STRING, UNKNOWN
 from .builtins import BUILTINS, lookup
 from .fold import FoldError, fold, fold_stmt
+from .parser import parse
 from .probes import TOP_LEVEL, PointSpec, ProbeError, resolve_builtin
 from .source import DiagnosticPrinter, Source, Token
 
@@ -53,8 +54,21 @@ class _Stop(Exception):
     pass
 
 
-def _similar(name: str, candidates: list[str]) -> str:
-    close = difflib.get_close_matches(name, candidates, n=5, cutoff=0.5)
+def levenshtein(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def _similar(name: str, candidates: Iterable[str], limit: int = 5) -> str:
+    """stap's levenshtein_suggest: the ``limit`` nearest names, nearest first (ties in
+    name order), as the `` (similar: …)`` stap appends to a message."""
+    ranked = sorted((levenshtein(name, c), c) for c in set(candidates) if c)
+    close = [c for _, c in ranked[:limit]]
     return f" (similar: {', '.join(close)})" if close else ""
 
 
@@ -66,9 +80,11 @@ class Elaborator:
         hz: int = 250,
         diagnostics: DiagnosticPrinter | None = None,
         library: ast.ScriptFile | None = None,
+        global_display: bool = True,
     ) -> None:
         self.script = script
         self.hz = hz
+        self.global_display = global_display
         self.diag = diagnostics or DiagnosticPrinter()
         self.errors: list[str] = []
         self.warnings: list[str] = []
@@ -88,6 +104,7 @@ class Elaborator:
         self._type_tok: dict[int, Token] = {}
         self._index_tok: dict[tuple[int, int], Token] = {}
         self._arity_tok: dict[int, Token] = {}
+        self._printed_toks: set[int] = set()
 
     # ------------------------------------------------------------------ errors
     def error(
@@ -103,9 +120,7 @@ class Elaborator:
             self.errors.append(text)
 
     def warn(self, message: str, tok: Token | None) -> None:
-        text = self.diag.warning(message, tok)
-        if text:
-            self.warnings.append(text)
+        self.diag.warn(message, tok)
 
     def _fail_if_errors(self) -> None:
         if self.error_count:
@@ -160,13 +175,81 @@ class Elaborator:
             i += 1
         self._check_wrapping()
         self._fail_if_errors()
+        self._warn_never_assigned(bodies, probes)
         self._infer_all(bodies, probes)
         self._fail_if_errors()
         self._check_unresolved(bodies, probes)
         self._check_foreach_modifications(bodies)
         self._fail_if_errors()
+        if self.global_display:
+            probes.extend(self._global_display())
+            self._fail_if_errors()
         used = [g for g in self.script.globals if g.read or g.written or g.init is not None]
         return Program(self.script, probes, self.used_functions, used, self.body_locals)
+
+    # ------------------------------------------------------------------ never assigned
+    def _warn_never_assigned(
+        self, bodies: list[tuple[ast.Block, list[ast.Expr]]], probes: list[DerivedProbe]
+    ) -> None:
+        """stap's warnings for variables read but never written: locals of each probe,
+        then of each function (by name), then globals."""
+        functions = sorted(self.used_functions, key=lambda f: f.name)
+        roots: list[ast.Stmt] = [b for b, _ in bodies]
+        roots += [f.body for f in functions if isinstance(f.body, ast.Block)]
+        for root in roots:
+            for st in _walk_stmts(root):
+                mark_stmt_uses(st)
+        for p in probes:
+            if p.condition is not None:
+                mark_uses(p.condition)
+        used_globals = [g for g in self.script.globals if g.read or g.written]
+        global_names = {g.name for g in used_globals}
+        scopes: list[dict[str, ast.VarDecl]] = [self.body_locals.get(id(b), {}) for b, _ in bodies]
+        for f in functions:
+            for param in f.params:
+                decl = f.locals.get(param.name)
+                if decl is not None:
+                    decl.written = True
+            scopes.append(f.locals)
+        for scope in scopes:
+            for decl in scope.values():
+                if decl.written or not decl.read:
+                    continue
+                others = (set(scope) | global_names) - {decl.name}
+                self.warn(
+                    f"never-assigned local variable '{decl.name}'{_similar(decl.name, others)}",
+                    decl.tok,
+                )
+        for g in used_globals:
+            if not g.written and g.init is None:
+                self.warn(
+                    f"never-assigned global variable '{g.name}'{_similar(g.name, global_names)}",
+                    g.tok,
+                )
+
+    # ------------------------------------------------------------------ global display
+    def _global_display(self) -> list[DerivedProbe]:
+        """stap's add_global_var_display: an ``end`` probe, written in the language
+        itself, printing each global the script writes but never reads."""
+        out: list[DerivedProbe] = []
+        for g in self.script.globals:
+            if not g.written or g.read or g.type == UNKNOWN:
+                continue
+            code = display_code(g)
+            source = Source(g.tok.location.source.name, code)
+            synthetic = parse(source, diagnostics=self.diag)
+            for probe in synthetic.probes:
+                for point in probe.points:
+                    for spec in resolve_builtin(point, self.hz):
+                        out.append(DerivedProbe(spec, point.text(), probe.tok, probe.body, None))
+                scope = _Scope(self.body_locals.setdefault(id(probe.body), {}))
+                self._resolve_stmt(probe.body, scope)
+                for _ in range(10):
+                    self._changed = False
+                    self._infer_stmt(probe.body, None)
+                    if not self._changed:
+                        break
+        return out
 
     # ------------------------------------------------------------------ probes
     def _derive_all(self) -> list[DerivedProbe]:
@@ -439,9 +522,7 @@ class Elaborator:
         elif isinstance(e, ast.FunctionCall):
             for a in e.args:
                 r(a, scope)
-            candidates = [
-                f for f in self.functions.get(e.name, []) if len(f.params) == len(e.args)
-            ]
+            candidates = [f for f in self.functions.get(e.name, []) if len(f.params) == len(e.args)]
             if candidates:
                 candidates.sort(key=lambda f: f.priority)
                 e.decl = candidates[0]
@@ -477,14 +558,7 @@ class Elaborator:
             for a in e.args:
                 r(a, scope)
         elif isinstance(e, ast.StatOp | ast.HistOp):
-            r(e.stat, scope)
-            stat = e.stat
-            if (
-                isinstance(stat, ast.Symbol)
-                and isinstance(stat.decl, ast.VarDecl)
-                and not stat.decl.is_global
-            ):
-                self.error("stat locals not supported, missing global declaration? ", stat.tok)
+            r(e.stat, scope)  # a local statistic is refused at type resolution
         elif isinstance(e, ast.Assignment):
             r(e.left, scope)
             r(e.right, scope)
@@ -542,17 +616,19 @@ class Elaborator:
                 g.type = t
                 self._type_tok[id(g)] = g.tok
                 g.written = True
+        # stap's order: functions (by name), then probes, until no type changes
+        functions = sorted(self.used_functions, key=lambda f: f.name)
         for _ in range(50):
             self._changed = False
+            for f in functions:
+                if isinstance(f.body, ast.Block):
+                    self._infer_stmt(f.body, f)
             for body, _ in bodies:
                 self._infer_stmt(body, None)
             for p in probes:
                 if p.condition is not None:
                     self._infer(p.condition, LONG)
-            for f in self.used_functions:
-                if isinstance(f.body, ast.Block):
-                    self._infer_stmt(f.body, f)
-            if not self._changed or self.errors:
+            if not self._changed:
                 break
 
     def _unify_decl(self, decl: ast.VarDecl, t: str, tok: Token) -> str:
@@ -567,6 +643,9 @@ class Elaborator:
         return decl.type
 
     def _mismatch_decl(self, have: str, want: str, tok: Token, first: Token | None) -> None:
+        if id(tok) in self._printed_toks:  # stap reports a declaration's mismatch once
+            return
+        self._printed_toks.add(id(tok))
         chain = ((f"type was first inferred here ({have})", (first,)),) if first else ()
         self.error(f"type mismatch ({want})", tok, kind="type mismatch", chain=chain)
 
@@ -648,13 +727,25 @@ class Elaborator:
         elif isinstance(e, ast.PrintFormat):
             self._infer_print(e, t)
         elif isinstance(e, ast.StatOp):
+            self._check_stat_local(e.stat)
             inf(e.stat, STATS)
             if e.kind == "variance":
                 self._note_stat(e.stat, bit_shift=e.params[0] if e.params else 0, tok=e.tok)
             self._expect(e, LONG, t)
         elif isinstance(e, ast.HistOp):
+            self._check_stat_local(e.stat)
             inf(e.stat, STATS)
             e.type = STATS
+
+    def _check_stat_local(self, stat: ast.Expr) -> None:
+        if (
+            isinstance(stat, ast.Symbol)
+            and stat.decl is not None
+            and not stat.decl.is_global
+            and id(stat.tok) not in self._printed_toks
+        ):
+            self._printed_toks.add(id(stat.tok))
+            self.error("stat locals not supported, missing global declaration? ", stat.tok)
 
     def _note_stat(
         self,
@@ -813,11 +904,13 @@ class Elaborator:
                 self.error("Wrong number of args to formatted print operator", e.tok)
             for arg, want in zip(e.args, types, strict=False):
                 self._infer(arg, want)
+                if isinstance(arg, ast.NumberLit | ast.StringLit):
+                    # stap checks a literal argument twice, and says so twice
+                    self._infer(arg, want)
         else:
+            # a statistic printed whole is refused at pass 3 (codegen)
             for arg in e.args:
                 self._infer(arg, UNKNOWN)
-                if arg.type == STATS:
-                    self.error("invalid type stats", arg.tok)
         self._expect(e, STRING if e.to_string else LONG, t)
 
     def _infer_stmt(self, s: ast.Stmt, fn: ast.FunctionDecl | None) -> None:
@@ -1194,15 +1287,51 @@ def _function_writes(functions: list[ast.FunctionDecl]) -> dict[int, set[str]]:
     return direct
 
 
+def display_code(g: ast.VarDecl) -> str:
+    """The ``end`` probe that prints global ``g`` (stap 4.8's formats: ``%#d`` for indexes
+    and statistics, ``%d`` for a scalar number, ``"%#s"`` for strings)."""
+    name = g.name
+    lines = ["probe end {"]
+    is_stats = g.type == STATS
+    if g.arity:
+        keys = [f"__idx{i}" for i in range(g.arity)]
+        val = "" if is_stats else "__val = "
+        lines.append(f"foreach ({val}[{', '.join(keys)}] in {name}-)")
+        fmts = ['\\"%#s\\"' if t == STRING else "%#d" for t in g.index_types]
+        head = f"{name}[{','.join(fmts)}]"
+        args = "".join(f", {k}" for k in keys)
+        ref = f"{name}[{', '.join(keys)}]"
+        value = "__val"
+    else:
+        head, args, ref, value = name, "", name, name
+        if is_stats:
+            lines += [f"if (@count({name}) == 0)", f'printf("{name} @count=0x0\\n")', "else"]
+    if is_stats:
+        ops = ("count", "min", "max", "sum", "avg")
+        fmt = head + "".join(f" @{op}=%#d" for op in ops)
+        args += "".join(f", @{op}({ref})" for op in ops)
+    elif g.type == STRING:
+        fmt = head + '=\\"%#s\\"'
+        args += f", {value}"
+    else:
+        fmt = head + "=%d"
+        args += f", {value}"
+    lines += [f'printf ("{fmt}\\n"{args})', "}"]
+    return "\n".join(lines) + "\n"
+
+
 def elaborate(
     script: ast.ScriptFile,
     *,
     hz: int = 250,
     diagnostics: DiagnosticPrinter | None = None,
     library: ast.ScriptFile | None = None,
+    global_display: bool = True,
 ) -> Program:
     """Pass 2; raises :class:`SemanticError` with every problem found."""
-    return Elaborator(script, hz=hz, diagnostics=diagnostics, library=library).run()
+    return Elaborator(
+        script, hz=hz, diagnostics=diagnostics, library=library, global_display=global_display
+    ).run()
 
 
 __all__ = ["DerivedProbe", "Elaborator", "Program", "elaborate"]

@@ -7,6 +7,7 @@ formatting over :class:`Source` and :class:`Token`; the lexer makes the tokens.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # Token types, spelled as stap prints them.
@@ -98,8 +99,16 @@ class DiagnosticPrinter:
     error of each kind (stap keys on where in the translator an error is raised; here
     the caller names the kind), counting the others for the closing note."""
 
-    def __init__(self, verbose: int = 0) -> None:
+    def __init__(
+        self,
+        verbose: int = 0,
+        emit: Callable[[str], None] | None = None,
+        suppress_warnings: bool = False,
+    ) -> None:
         self.verbose = verbose
+        # where warnings go, as they arise (stap prints them at once); None: dropped
+        self.emit = emit
+        self.suppress_warnings = suppress_warnings
         self._last_source: Source | None = None
         self._seen: set[str] = set()
         self._kinds: set[str] = set()
@@ -148,13 +157,15 @@ class DiagnosticPrinter:
         kind: str | None = None,
         chain: tuple[tuple[str, tuple[Token, ...]], ...] = (),
     ) -> str:
-        """A ``semantic error:`` block (and the blocks chained to it), or "" for an exact
-        repeat or a suppressed one."""
+        """A ``semantic error:`` block (and the blocks chained to it), or "" for a
+        suppressed one (without ``-v``, a repeat or one of a kind already shown)."""
         key = message + "".join(str(t) for t in toks)
-        if key in self._seen:
-            return ""
+        repeat = key in self._seen
         self._seen.add(key)
-        if self._suppress(kind or message):
+        if repeat and not self.verbose:
+            self.suppressed_errors += 1
+            return ""
+        if not repeat and self._suppress(kind or message):
             return ""
         text = self._semantic_block(message, toks)
         for msg, ctoks in chain:
@@ -169,6 +180,14 @@ class DiagnosticPrinter:
         if tok is None:
             return f"WARNING: {message}\n"
         return f"WARNING: {message}: {self.token(tok)}\n" + source_excerpt(tok, " ")
+
+    def warn(self, message: str, tok: Token | None = None) -> None:
+        """Print a warning now (unless ``-w``)."""
+        if self.suppress_warnings or self.emit is None:
+            return
+        text = self.warning(message, tok)
+        if text:
+            self.emit(text)
 
     def closing_note(self) -> str:
         """What stap says after a failed pass when it held errors back."""
