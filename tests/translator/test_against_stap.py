@@ -135,7 +135,8 @@ PORTABLE = [
     "probe begin.foo { println(1) }",
 ]
 
-# Scripts with array globals: stap's -p2 listing adds the index types to the global.
+# Scripts with array globals: stap's -p2 listing adds the index types to the global, and
+# the % (wrap) and [N] (maximum size) marks of its declaration.
 PORTABLE_ARRAYS = [
     'global arr probe begin { arr["one"] = 1; arr["two"] = 2; foreach (k+ in arr) '
     'printf("%s=%d\\n", k, arr[k]); exit() }',
@@ -356,17 +357,7 @@ def test_portable_pass2_acceptance(results: Results, script: str) -> None:
     assert mine.ok == stap.ok, _describe("stap", stap) + _describe("pystap", mine)
 
 
-_ARRAY_LISTING = pytest.mark.xfail(
-    strict=True,
-    reason="stap -p2 lists an array global with its index types (`arr:long [string]`) and "
-    "%/[N] marks; pystap prints only name:type",
-)
-
-
-@pytest.mark.parametrize(
-    "script",
-    [s for s in PORTABLE] + [pytest.param(s, marks=_ARRAY_LISTING) for s in PORTABLE_ARRAYS],
-)
+@pytest.mark.parametrize("script", ALL_PORTABLE)
 def test_portable_globals_listing(results: Results, script: str) -> None:
     job = ("-p2", "-e", script)
     stap, mine = results.stap[job], results.pystap[job]

@@ -1554,6 +1554,16 @@ STAP_PARSE_ERRORS = [
         "1 parse error.\n"
         "Pass 1: parse failed.  [man error::pass1]\n",
     ),
+    (
+        "probe begin { x = $1 }",
+        "parse error: command line argument out of range [1-0]\n"
+        "         at: junk '' at <input>:1:19\n"
+        "     source: probe begin { x = $1 }\n"
+        "                               ^\n"
+        "\n"
+        "1 parse error.\n"
+        "Pass 1: parse failed.  [man error::pass1]\n",
+    ),
 ]
 
 
@@ -1699,21 +1709,6 @@ XFAIL_PARSE_ERRORS = [
             strict=True,
             reason="stap's parser::parse prints 'Input file ... is empty after preprocessing.' "
             "instead of the error count when no top-level token was ever read",
-        ),
-    ),
-    pytest.param(
-        "probe begin { x = $1 }",
-        "parse error: command line argument out of range [1-0]\n"
-        "         at: junk '' at <input>:1:19\n"
-        "     source: probe begin { x = $1 }\n"
-        "                               ^\n"
-        "\n"
-        "1 parse error.\n"
-        "Pass 1: parse failed.  [man error::pass1]\n",
-        id="argument-junk-has-no-content",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="stap's junk token for $N has empty content (junk ''); pystap shows '$1'",
         ),
     ),
     pytest.param(

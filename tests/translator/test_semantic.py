@@ -340,23 +340,12 @@ def test_runtime_alias_oneshot() -> None:
     assert sexpr(epilogue.body[0].expr) == ("call", "exit", [])  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`-9223372036854775808` parses to +2**63 (Parser._number_value wraps, then negates "
-    "the wrapped value), so the runtime's `probe init = begin(-9223372036854775808)` runs "
-    "last instead of first; stap -p2 lists `begin(-9223372036854775808) /* <- init = ... */`",
-)
 def test_runtime_alias_init_runs_first() -> None:
     p = elab("probe init { println(1) }")
     (d,) = p.probes
     assert (d.spec.kind, d.spec.sequence) == ("begin", -(1 << 63))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the most negative literal: stap reads `global g = -9223372036854775808` as "
-    "INT64_MIN; pystap's value is +2**63 (outside 64 bits)",
-)
 def test_most_negative_literal() -> None:
     p = elab("global g = -9223372036854775808 probe begin { println(g) }")
     init = p.globals[0].init
@@ -378,12 +367,6 @@ def test_defined_of_a_script_variable_folds_to_one() -> None:
     assert sexpr(stmt.expr) == ("=", "x", 1)  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="$x is refused before @defined folding: stap accepts "
-    "`if (@defined($x)) print($x) else print(2)` and `@choose_defined($x, 5)` (the very "
-    "purpose of the library macro), pystap reports 'unresolved target-symbol expression'",
-)
 @pytest.mark.parametrize(
     "text",
     [
@@ -547,6 +530,66 @@ STAP_SEMANTIC_ERRORS = [
         "semantic error: invalid suffix for probe: identifier 'foo' at :1:13\n"
         "        source: probe begin.foo { print(1) }\n"
         "                            ^\n"
+        "\n"
+        "Pass 2: analysis failed.  [man error::pass2]\n",
+    ),
+    (
+        "probe begin { x <<< 1; print(@count(x)) }",
+        "semantic error: stat locals not supported, missing global declaration? : identifier 'x' at <input>:1:15\n"
+        "        source: probe begin { x <<< 1; print(@count(x)) }\n"
+        "                              ^\n"
+        "\n"
+        "Pass 2: analysis failed.  [man error::pass2]\n",
+    ),
+    (
+        'global x probe begin { x = 1 } probe end { x = "a"; print(x) }',
+        "semantic error: type mismatch (string): identifier 'x' at <input>:1:44\n"
+        '        source: global x probe begin { x = 1 } probe end { x = "a"; print(x) }\n'
+        "                                                           ^\n"
+        "\n"
+        "semantic error: type was first inferred here (long): identifier 'x' at :1:24\n"
+        '        source: global x probe begin { x = 1 } probe end { x = "a"; print(x) }\n'
+        "                                       ^\n"
+        "\n"
+        "Pass 2: analysis failed.  [man error::pass2]\n",
+    ),
+    (
+        'probe begin { x = 1; x = "a"; print(x) }',
+        "semantic error: type mismatch (string): identifier 'x' at <input>:1:22\n"
+        '        source: probe begin { x = 1; x = "a"; print(x) }\n'
+        "                                     ^\n"
+        "\n"
+        "semantic error: type was first inferred here (long): identifier 'x' at :1:15\n"
+        '        source: probe begin { x = 1; x = "a"; print(x) }\n'
+        "                              ^\n"
+        "\n"
+        "Pass 2: analysis failed.  [man error::pass2]\n",
+    ),
+    (
+        "global a probe begin { a[1] = 1; a[1,2] = 2; print(a[1]) }",
+        "semantic error: inconsistent arity (1 vs 2): identifier 'a' at <input>:1:34\n"
+        "        source: global a probe begin { a[1] = 1; a[1,2] = 2; print(a[1]) }\n"
+        "                                                 ^\n"
+        "\n"
+        "semantic error: arity 1 first inferred here: identifier 'a' at :1:24\n"
+        "        source: global a probe begin { a[1] = 1; a[1,2] = 2; print(a[1]) }\n"
+        "                                       ^\n"
+        "\n"
+        "Pass 2: analysis failed.  [man error::pass2]\n",
+    ),
+    (
+        "global a probe begin { a[1] = 1; print(a[*]) }",
+        "semantic error: wildcard not allowed in array index: identifier 'a' at <input>:1:40\n"
+        "        source: global a probe begin { a[1] = 1; print(a[*]) }\n"
+        "                                                       ^\n"
+        "\n"
+        "Pass 2: analysis failed.  [man error::pass2]\n",
+    ),
+    (
+        "probe begin { print(1) }  probe end { foreach (x in @hist_log(s)) print(x) }",
+        "semantic error: stat locals not supported, missing global declaration? : identifier 's' at <input>:1:63\n"
+        "        source: probe begin { print(1) }  probe end { foreach (x in @hist_log(s)) print(x) }\n"
+        "                                                                              ^\n"
         "\n"
         "Pass 2: analysis failed.  [man error::pass2]\n",
     ),
@@ -785,52 +828,6 @@ def test_identical_errors_are_printed_once() -> None:
 
 XFAIL_SEMANTIC = [
     pytest.param(
-        "probe begin { x <<< 1; print(@count(x)) }",
-        "semantic error: stat locals not supported, missing global declaration? : identifier 'x' at <input>:1:15\n"
-        "        source: probe begin { x <<< 1; print(@count(x)) }\n"
-        "                              ^\n"
-        "\n"
-        "Pass 2: analysis failed.  [man error::pass2]\n",
-        id="stat-local-reported-once",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="stap reports a stat local once; pystap again for each use (`@count(x)`)",
-        ),
-    ),
-    pytest.param(
-        'global x probe begin { x = 1 } probe end { x = "a"; print(x) }',
-        "semantic error: type mismatch (string): identifier 'x' at <input>:1:44\n"
-        '        source: global x probe begin { x = 1 } probe end { x = "a"; print(x) }\n'
-        "                                                           ^\n"
-        "\n"
-        "semantic error: type was first inferred here (long): identifier 'x' at :1:24\n"
-        '        source: global x probe begin { x = 1 } probe end { x = "a"; print(x) }\n'
-        "                                       ^\n"
-        "\n"
-        "Pass 2: analysis failed.  [man error::pass2]\n",
-        id="assignment-type-mismatch-names-the-variable",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason='for `x = "a"` after `x = 1` stap blames the variable (type mismatch '
-            "(string) ... type was first inferred here (long)); pystap blames the literal "
-            "('type mismatch: expected long but found string: string 'a'')",
-        ),
-    ),
-    pytest.param(
-        'probe begin { x = 1; x = "a"; print(x) }',
-        "semantic error: type mismatch (string): identifier 'x' at <input>:1:22\n"
-        '        source: probe begin { x = 1; x = "a"; print(x) }\n'
-        "                                     ^\n"
-        "\n"
-        "semantic error: type was first inferred here (long): identifier 'x' at :1:15\n"
-        '        source: probe begin { x = 1; x = "a"; print(x) }\n'
-        "                              ^\n"
-        "\n"
-        "Pass 2: analysis failed.  [man error::pass2]\n",
-        id="local-type-mismatch-names-the-variable",
-        marks=pytest.mark.xfail(strict=True, reason="as above, for a local"),
-    ),
-    pytest.param(
         'global a probe begin { a[1] = 1; a["x"] = 2; print(a[1]) }',
         "semantic error: index 0 type mismatch (string): string 'x' at <input>:1:36\n"
         '        source: global a probe begin { a[1] = 1; a["x"] = 2; print(a[1]) }\n'
@@ -846,24 +843,6 @@ XFAIL_SEMANTIC = [
             strict=True,
             reason="pystap adds a 'type mismatch: expected long but found string' error "
             "before the index mismatch pair stap prints",
-        ),
-    ),
-    pytest.param(
-        "global a probe begin { a[1] = 1; a[1,2] = 2; print(a[1]) }",
-        "semantic error: inconsistent arity (1 vs 2): identifier 'a' at <input>:1:34\n"
-        "        source: global a probe begin { a[1] = 1; a[1,2] = 2; print(a[1]) }\n"
-        "                                                 ^\n"
-        "\n"
-        "semantic error: arity 1 first inferred here: identifier 'a' at :1:24\n"
-        "        source: global a probe begin { a[1] = 1; a[1,2] = 2; print(a[1]) }\n"
-        "                                       ^\n"
-        "\n"
-        "Pass 2: analysis failed.  [man error::pass2]\n",
-        id="inconsistent-arity-order",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="stap prints (first arity vs new arity); pystap prints them the other way "
-            "round ('inconsistent arity (2 vs 1)')",
         ),
     ),
     pytest.param(
@@ -903,20 +882,6 @@ XFAIL_SEMANTIC = [
         "Pass 2: analysis failed.  [man error::pass2]\n",
         id="delete-of-an-undeclared-array",
         marks=pytest.mark.xfail(strict=True, reason="pystap accepts `delete x` of an undeclared x"),
-    ),
-    pytest.param(
-        "global a probe begin { a[1] = 1; print(a[*]) }",
-        "semantic error: wildcard not allowed in array index: identifier 'a' at <input>:1:40\n"
-        "        source: global a probe begin { a[1] = 1; print(a[*]) }\n"
-        "                                                       ^\n"
-        "\n"
-        "Pass 2: analysis failed.  [man error::pass2]\n",
-        id="wildcard-index-wording",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="stap: 'wildcard not allowed in array index'; pystap: \"array slice ('*') "
-            "is only allowed in foreach and 'in'\"",
-        ),
     ),
     pytest.param(
         "probe begin { x = 1; x++ = 1; print(x) }",
@@ -1005,21 +970,6 @@ XFAIL_SEMANTIC = [
             "at the user's probe and names the alias definition",
         ),
     ),
-    pytest.param(
-        "probe begin { print(1) }  probe end { foreach (x in @hist_log(s)) print(x) }",
-        "semantic error: stat locals not supported, missing global declaration? : identifier 's' at <input>:1:63\n"
-        "        source: probe begin { print(1) }  probe end { foreach (x in @hist_log(s)) print(x) }\n"
-        "                                                                              ^\n"
-        "\n"
-        "Pass 2: analysis failed.  [man error::pass2]\n",
-        id="local-histogram-in-foreach",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="pystap accepts a foreach over @hist_log of an undeclared local "
-            "(the local stays of type unknown); stap refuses it (the never-assigned WARNING "
-            "stap also prints is left out here)",
-        ),
-    ),
 ]
 
 
@@ -1028,12 +978,6 @@ def test_semantic_error_text_differences(script: str, expected: str) -> None:
     assert sem_error(script) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`k in a` fails pass 2 with 'unresolved type : identifier 'a'': the ArrayIndex "
-    "inside ArrayIn never gets a type and _check_unresolved reports it (stap accepts; the "
-    "conformance case array_basic fails on this)",
-)
 @pytest.mark.parametrize(
     "text",
     [

@@ -497,8 +497,11 @@ def pass2_listing(program: Program, verbose: bool = False) -> str:
     if program.globals:
         lines.append("# globals")
         for g in program.globals:
+            # stap's vardecl::printsig: name, % for wrap, [N] for a maximum size, :type
+            wrap = "%" if g.wrap else ""
+            size = f"[{g.maxsize}]" if g.maxsize else ""
             index = f" [{', '.join(g.index_types)}]" if g.index_types else ""
-            lines.append(f"{g.name}:{g.type}{index}")
+            lines.append(f"{g.name}{wrap}{size}:{g.type}{index}")
     if program.functions:
         lines.append("# functions")
         for f in program.functions:
