@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .client.client import staprun_path
+from .hostinfo import staprun_path
 
 HELLO = 'probe begin { printf("Hello World!\\n"); exit() }'
 BIN = Path(sys.executable).parent

@@ -84,6 +84,11 @@ def parser() -> argparse.ArgumentParser:
         default=64,
         help="MiB of responses kept for identical requests (0: no cache)",
     )
+    p.add_argument(
+        "--no-advertise",
+        action="store_true",
+        help="do not advertise the server on the local network (DNS-SD)",
+    )
     p.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
     return p
 
@@ -105,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             db_dir=ns.ssl,
             key_bits=ns.key_bits,
             cache_bytes=max(0, ns.cache_size) * 1024 * 1024,
+            advertise=not ns.no_advertise,
         )
         try:
             return asyncio.run(serve(config, ns.ready_fd))

@@ -44,6 +44,12 @@ def _read_ready(fd: int, proc: subprocess.Popen[bytes], timeout: float) -> str:
 
 
 def start(args: list[str]) -> int:
+    print(start_server(args), flush=True)
+    return 0
+
+
+def start_server(args: list[str]) -> int:
+    """Start ``stap-serverd ARGS`` detached; its PID once it accepts connections."""
     # the daemon's own parser: a bad option is reported here, before anything starts
     stap_serverd.parser().parse_args(args)
     rfd, wfd = os.pipe()
@@ -69,8 +75,7 @@ def start(args: list[str]) -> int:
         raise ServerError(f"stap-start-server: unexpected answer from the server: {line!r}")
     port = int(line.split()[1])
     _check_accepts(args, port)
-    print(proc.pid, flush=True)
-    return 0
+    return proc.pid
 
 
 def _check_accepts(args: list[str], port: int) -> None:

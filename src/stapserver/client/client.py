@@ -16,22 +16,28 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from cryptography import x509
 
+from ..discovery.adverts import Advert, Target, rank
+from ..discovery.browse import browse
+from ..discovery.netinfo import local_networks
 from ..errors import InputError, NetworkError, ProtocolError, StapError, TrustError, UsageError
 from ..frontend.options import Options, parse_options
+from ..hostinfo import default_runtime, staprun_path
 from ..protocol import archive
 from ..protocol import request as req_mod
 from ..protocol import response as resp_mod
 from ..runtime import loader
 from ..runtime.engine import RunOptions, run_module
 from ..trust import database, signing
-from ..trust.policy import Decision, decide
+from ..trust.policy import Decision, advertised_trusted, decide
 from .address import ServerAddress, parse_server
+from .choose import addresses_of, choose, explain, matches_host
 from .connection import exchange
 from .packing import Packed, pack
 
@@ -97,19 +103,6 @@ def split_client_args(argv: list[str]) -> ClientArgs:
     return result
 
 
-def staprun_path() -> str | None:
-    """SystemTap's staprun, as stap finds it (``SYSTEMTAP_STAPRUN`` overrides)."""
-    env = os.environ.get("SYSTEMTAP_STAPRUN")
-    if env is not None:
-        return env if os.access(env, os.X_OK) else None
-    return shutil.which("staprun")
-
-
-def default_runtime() -> str:
-    """``python`` where no SystemTap runtime is installed, else SystemTap's default."""
-    return "kernel" if staprun_path() else "python"
-
-
 class Client:
     def __init__(
         self,
@@ -125,13 +118,17 @@ class Client:
         self.stdout = stdout if stdout is not None else sys.stdout.buffer
         self.stderr = stderr if stderr is not None else sys.stderr
         self.cwd = cwd or Path.cwd()
+        self._adverts: list[Advert] | None = None
+        self._databases: list[tuple[Path, list[x509.Certificate]]] | None = None
 
     # ------------------------------------------------------------------ trust
     def databases(self) -> list[tuple[Path, list[x509.Certificate]]]:
-        found = []
-        for d in database.client_db_dirs(self.args.ssl_dirs):
-            found.append((d, database.trusted_certificates(d)))
-        return found
+        if self._databases is None:
+            self._databases = [
+                (d, database.trusted_certificates(d))
+                for d in database.client_db_dirs(self.args.ssl_dirs)
+            ]
+        return self._databases
 
     def judge(self, cert: x509.Certificate) -> Decision:
         return decide(cert, self.databases())
@@ -145,11 +142,6 @@ class Client:
             return 0
         if not o.has_script:
             raise UsageError("A script must be specified.")
-        if not self.args.servers:
-            raise UsageError(
-                "no compile server given: use --server=HOST:PORT (finding servers on the "
-                "local network is not available yet)"
-            )
         packed = pack(
             self.args.stap_args,
             default_runtime=None,
@@ -160,32 +152,73 @@ class Client:
         runtime = o.runtime or default_runtime()
         if o.runtime is None:
             packed.request.argv = _with_runtime(packed.request.argv, runtime)
+        target = Target(packed.request.release, packed.request.arch, runtime)
         payload = req_mod.encode(packed.request)
         failures: list[str] = []
-        for address in self.args.servers:
-            if address.port is None:
+        explicit = bool(self.args.servers)
+        for label, addresses in self.attempts(target, failures):
+            tried: list[str] = []
+            for address in addresses:
+                try:
+                    cert, data = exchange(address, payload, self.judge)
+                    key = cert.public_key()
+
+                    def verify(blob: bytes, sig: bytes, key: Any = key) -> bool:
+                        return signing.verify(key, blob, sig)
+
+                    response = resp_mod.decode(data, RESPONSE_LIMITS, verify=verify)
+                except TrustError as err:
+                    if explicit:
+                        raise
+                    tried.append(str(err))  # an advertisement that lied: next server
+                    break
+                except ProtocolError as err:
+                    raise ProtocolError(f"server {address} sent a bad response: {err}") from None
+                except NetworkError as err:
+                    tried.append(str(err))
+                    continue
+                return self.finish(address, cert, response, packed)
+            if tried:
                 failures.append(
-                    f"server {address}: no port given, and finding advertised servers is not "
-                    "available yet (give HOST:PORT)"
+                    tried[0] if len(tried) == 1 and label == str(addresses[0])
+                    else f"server {label}: " + "; ".join(tried)
                 )
-                continue
-            try:
-                cert, data = exchange(address, payload, self.judge)
-                key = cert.public_key()
-
-                def verify(blob: bytes, sig: bytes, key: Any = key) -> bool:
-                    return signing.verify(key, blob, sig)
-
-                response = resp_mod.decode(data, RESPONSE_LIMITS, verify=verify)
-            except TrustError:
-                raise
-            except ProtocolError as err:
-                raise ProtocolError(f"server {address} sent a bad response: {err}") from None
-            except NetworkError as err:
-                failures.append(str(err))
-                continue
-            return self.finish(address, cert, response, packed)
         raise NetworkError("; ".join(failures) if failures else "no server could be used")
+
+    def browse(self) -> list[Advert]:
+        if self._adverts is None:
+            self._adverts = browse()
+        return self._adverts
+
+    def attempts(
+        self, target: Target, failures: list[str]
+    ) -> Iterator[tuple[str, list[ServerAddress]]]:
+        """The servers to try, in order, each with its addresses in order: the
+        ``--server``s as given (one without a port looked up among the advertised ones),
+        else the trusted compatible servers advertised on the local network."""
+        networks = local_networks()
+        if not self.args.servers:
+            choice = choose(self.browse(), target, self.trusts)
+            if not choice.candidates:
+                raise NetworkError(explain(choice, target))
+            for a in choice.candidates:
+                yield a.name, addresses_of(a, networks)
+            return
+        for address in self.args.servers:
+            if address.port is not None:
+                yield str(address), [address]
+                continue
+            found = rank(a for a in self.browse() if matches_host(a, address.host))
+            if not found:
+                failures.append(
+                    f"server {address}: not advertised on the local network; give its port "
+                    f"(--server={address}:PORT)"
+                )
+            for a in found:
+                yield f"{address} ({a.name})", addresses_of(a, networks)
+
+    def trusts(self, advert: Advert) -> bool:
+        return advertised_trusted(advert.txt, self.databases())
 
     def finish(
         self,

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import InputError
-from ..frontend.driver import normalized_arch
 from ..frontend.options import Options, parse_options
+from ..hostinfo import normalized_arch
 from ..protocol.request import LOCALE_NAMES, Request
 
 LOCAL_OPTIONS = frozenset({"-o", "-c", "-x", "-k", "--tmpdir", "-I"})

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import platform
 import resource
 import sys
 import time
@@ -26,6 +25,7 @@ from ..errors import (
     TranslateError,
     UsageError,
 )
+from ..hostinfo import normalized_arch
 from ..runtime import loader
 from ..runtime.engine import RunOptions, TextOut, run_module
 from ..translator import ast, library
@@ -123,24 +123,6 @@ def kernel_config(release: str) -> dict[str, str]:
                 config[key] = value.strip('"')
         return config
     return {}
-
-
-def normalized_arch(machine: str | None = None) -> str:
-    """The architecture name as SystemTap spells it."""
-    m = machine or platform.machine()
-    if m in ("i386", "i486", "i586", "i686"):
-        return "i386"
-    if m == "aarch64":
-        return "arm64"
-    if m.startswith("ppc"):
-        return "powerpc"
-    if m == "s390x":
-        return "s390"
-    if m.startswith("arm"):
-        return "arm"
-    if m.startswith("mips"):
-        return "mips"
-    return m
 
 
 def version_text() -> str:

@@ -23,13 +23,16 @@ import ssl
 import tempfile
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..discovery.advertise import Advertiser, Identity, TargetEntry, hostname
 from ..errors import ProtocolError, ServerError, StapError
 from ..frontend.options import parse_options
+from ..hostinfo import normalized_arch
 from ..protocol import archive, framing
 from ..protocol import request as req_mod
 from ..protocol import response as resp_mod
@@ -56,6 +59,7 @@ class ServerConfig:
     key_bits: int = 4096
     status_dir: Path | None = None
     cache_bytes: int = 64 * 1024 * 1024  # responses kept for identical requests
+    advertise: bool = True  # DNS-SD on the local network
 
     @property
     def limits(self) -> archive.Limits:
@@ -123,6 +127,12 @@ class CompileServer:
         self.cache_hits = 0
         self._cache: OrderedDict[bytes, tuple[int, bytes]] = OrderedDict()
         self._cache_size = 0
+        # called when the number of free build slots changes (the advertisement)
+        self.on_slots_changed: Callable[[], None] = lambda: None
+
+    @property
+    def free_slots(self) -> int:
+        return max(0, self.config.max_threads - self.active)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> int:
@@ -221,10 +231,12 @@ class CompileServer:
             else:
                 async with self.slots:
                     self.active += 1
+                    self.on_slots_changed()
                     try:
                         response = await self.build(request)
                     finally:
                         self.active -= 1
+                        self.on_slots_changed()
                 rc = response.rc
                 data = self._encode(response)
                 self._cache_put(key, response.rc, data)
@@ -426,6 +438,7 @@ async def serve(config: ServerConfig, ready_fd: int | None = None) -> int:
         f"certificate {action}: {identity.cert_path} (SHA-256 {certs.fingerprint(identity.cert)})"
     )
     status = write_status(config, identity, port)
+    advertiser = _advertiser(config, server, port) if config.advertise else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -437,6 +450,31 @@ async def serve(config: ServerConfig, ready_fd: int | None = None) -> int:
     try:
         await stop.wait()
     finally:
+        if advertiser is not None:
+            await advertiser.stop()  # withdrawn first: no client should pick us now
         await server.stop()
         status.unlink(missing_ok=True)
     return 0
+
+
+def _advertiser(config: ServerConfig, server: CompileServer, port: int) -> Advertiser:
+    """Advertise the python runtime: it builds for any kernel, so the one entry names
+    this machine's own release and architecture, as SystemTap's server does."""
+    from ..trust import certs
+
+    cert = server.identity.cert
+    identity = Identity(
+        hostname=hostname(),
+        port=port,
+        version=resp_mod.SERVER_VERSION,
+        certinfo=certs.serial_text(cert),
+        certsha256=hashlib.sha256(certs.der(cert)).hexdigest(),
+        keysha256=hashlib.sha256(certs.spki(cert)).hexdigest(),
+    )
+    targets = [TargetEntry(os.uname().release, normalized_arch(), ("python",))]
+    advertiser = Advertiser(
+        identity, targets, config.address, lambda: server.free_slots, server.log
+    )
+    server.on_slots_changed = advertiser.slots_changed
+    advertiser.start()
+    return advertiser

@@ -9,7 +9,6 @@ wording.
 from __future__ import annotations
 
 import copy
-import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,86 +28,21 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..errors import TrustError
 from . import certs
+from .layout import (
+    CERTS_DIR,
+    _owner_for,
+    check_permissions,
+    client_db_dirs,
+    global_client_db_dir,
+    server_db_dir,
+    sysconfdir,
+    systemtap_dir,
+    user_client_db_dir,
+)
 
 CERT_FILE = "stap.cert"
 KEY_FILE = "stap.key"
-CERTS_DIR = "certs"
 NSS_FILES = ("cert9.db", "key4.db", "cert8.db", "key3.db")
-
-
-def sysconfdir() -> Path:
-    """``$sysconfdir`` (``/etc``; ``STAPSERVER_SYSCONFDIR`` overrides it, for tests)."""
-    return Path(os.environ.get("STAPSERVER_SYSCONFDIR", "/etc"))
-
-
-def systemtap_dir() -> Path:
-    env = os.environ.get("SYSTEMTAP_DIR")
-    if env:
-        return Path(env)
-    return Path.home() / ".systemtap"
-
-
-def server_db_dir(euid: int | None = None) -> Path:
-    euid = os.geteuid() if euid is None else euid
-    if euid == 0:
-        return sysconfdir() / "systemtap" / "ssl" / "server"
-    return systemtap_dir() / "ssl" / "server"
-
-
-def user_client_db_dir(euid: int | None = None) -> Path:
-    euid = os.geteuid() if euid is None else euid
-    if euid == 0:
-        return global_client_db_dir()
-    return systemtap_dir() / "ssl" / "client"
-
-
-def global_client_db_dir() -> Path:
-    return sysconfdir() / "systemtap" / "ssl" / "client"
-
-
-def client_db_dirs(extra: list[str]) -> list[Path]:
-    """The databases a client searches: ``--ssl`` ones in order, the user's, the global."""
-    dirs = [Path(d) for d in extra]
-    for d in (user_client_db_dir(), global_client_db_dir()):
-        if d not in dirs:
-            dirs.append(d)
-    return dirs
-
-
-# ---------------------------------------------------------------------- permissions
-
-
-def check_permissions(path: Path, owner: int | None = None) -> None:
-    """SystemTap's rule for a database folder: owned by ``owner`` (the caller, or root
-    for a global database) and not writable by group or others.  TrustError says how to
-    fix it."""
-    owner = os.geteuid() if owner is None else owner
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return
-    except OSError as err:
-        raise TrustError(f"cannot examine certificate database {path}: {err.strerror}") from None
-    if st.st_uid != owner:
-        raise TrustError(
-            f"certificate database {path} is owned by uid {st.st_uid}, not by uid {owner}; "
-            f"fix it with: chown -R {owner} {path}"
-        )
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise TrustError(
-            f"certificate database {path} is writable by group or others; "
-            f"fix it with: chmod go-w {path}"
-        )
-
-
-def _owner_for(path: Path) -> int:
-    """Who must own ``path``: root for the global databases, else the caller."""
-    try:
-        if path.resolve().is_relative_to((sysconfdir() / "systemtap").resolve()):
-            return 0
-    except OSError:
-        pass
-    return os.geteuid()
 
 
 def _write_atomic(path: Path, data: bytes, mode: int) -> None:
@@ -244,3 +178,22 @@ def add_trusted(directory: Path, cert: x509.Certificate) -> Path:
         except OSError as err:
             raise TrustError(f"cannot add the certificate to {directory}: {err.strerror}") from None
     return path
+
+
+__all__ = [
+    "CERTS_DIR",
+    "CERT_FILE",
+    "KEY_FILE",
+    "NSS_FILES",
+    "ServerIdentity",
+    "add_trusted",
+    "check_permissions",
+    "client_db_dirs",
+    "global_client_db_dir",
+    "load_or_create_server_identity",
+    "server_db_dir",
+    "sysconfdir",
+    "systemtap_dir",
+    "trusted_certificates",
+    "user_client_db_dir",
+]

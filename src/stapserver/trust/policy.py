@@ -9,6 +9,7 @@ clients' trust (with SystemTap, a regenerated certificate silently loses it).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,3 +48,25 @@ def decide(
                 return Decision(True, f"its certificate renews one in {folder} (same key)", folder)
     searched = ", ".join(str(f) for f, _ in databases) or "no database"
     return Decision(False, f"its certificate is in none of the trusted databases ({searched})")
+
+
+def advertised_trusted(
+    txt: dict[str, str], databases: list[tuple[Path, list[x509.Certificate]]]
+) -> bool:
+    """Does an advertisement name a certificate we trust?  By its SHA-256 (``certsha256``)
+    or its key's (``keysha256``: a renewed certificate keeps the key) when it gives them;
+    else, for SystemTap's servers, by the serial (``certinfo``), as SystemTap does.  Only
+    a preselection: the certificate the server shows is still judged by :func:`decide`."""
+    certsha = txt.get("certsha256", "").lower()
+    keysha = txt.get("keysha256", "").lower()
+    serial = txt.get("certinfo", "").lower()
+    for _, trusted in databases:
+        for cert in trusted:
+            if certsha or keysha:
+                if certsha and hashlib.sha256(certs.der(cert)).hexdigest() == certsha:
+                    return True
+                if keysha and hashlib.sha256(certs.spki(cert)).hexdigest() == keysha:
+                    return True
+            elif serial and certs.serial_text(cert) == serial:
+                return True
+    return False

@@ -1,0 +1,72 @@
+"""``stap-find-servers [--all] [--timeout SECONDS]``: the compile servers on the local
+network, one line each as the 2009 tool printed them (``NAME IP PORT 'sysinfo=…' …``),
+``(trusted)`` after those whose certificate this user trusts.  Exit 0 if it listed any.
+
+Compatible servers only, unless ``--all``: those that build for this machine's kernel
+release and architecture, or offer the runtime this machine would use.  Any other
+option is ignored, as the man page says.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ..discovery.adverts import listed_compatible, order_addresses
+from ..discovery.browse import TIMEOUT, Browser
+from ..discovery.netinfo import local_networks
+from ..errors import UsageError
+from ..hostinfo import default_runtime, normalized_arch
+from ..trust import layout
+from .common import run_command
+
+
+def _timeout(args: list[str]) -> float:
+    value: str | None = None
+    for i, a in enumerate(args):
+        if a.startswith("--timeout="):
+            value = a.split("=", 1)[1]
+        elif a == "--timeout":
+            if i + 1 >= len(args):
+                raise UsageError("stap-find-servers: --timeout needs a number of seconds")
+            value = args[i + 1]
+    if value is None:
+        return TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 3600:
+        raise UsageError(f"stap-find-servers: invalid --timeout '{value}': give seconds, e.g. 2")
+    return seconds
+
+
+def find(args: list[str]) -> int:
+    show_all = "--all" in args
+    timeout = _timeout(args)
+    listed = 0
+    with Browser(timeout=timeout) as browser:
+        # while the query is out: what to compare the answers with
+        release, arch, runtime = os.uname().release, normalized_arch(), default_runtime()
+        networks = local_networks()
+        trust = layout.TrustedSet(layout.client_db_dirs([]))
+        for advert in browser.adverts():
+            if not show_all and not listed_compatible(advert, release, arch, runtime):
+                continue
+            addresses = order_addresses(advert.addresses, networks)
+            line = advert.line(addresses[0] if addresses else advert.host)
+            if trust.trusts(advert.txt):
+                line += " (trusted)"
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+            listed += 1
+    return 0 if listed else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    return run_command(lambda: find(args), "stap-find-servers")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

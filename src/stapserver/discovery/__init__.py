@@ -1,0 +1,1 @@
+"""Finding compile servers on the local network: DNS-SD over multicast DNS."""

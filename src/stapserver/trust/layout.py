@@ -1,0 +1,144 @@
+"""Where certificate databases live, who may use them, and what a client database
+trusts by name: the part of :mod:`.database` that needs no cryptography (so that
+``stap-find-servers`` starts fast).
+
+A client database keeps each trusted certificate as ``certs/<SHA-256>.pem``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import TrustError
+
+if TYPE_CHECKING:
+    from cryptography.x509 import Certificate
+
+CERTS_DIR = "certs"
+
+
+def sysconfdir() -> Path:
+    """``$sysconfdir`` (``/etc``; ``STAPSERVER_SYSCONFDIR`` overrides it, for tests)."""
+    return Path(os.environ.get("STAPSERVER_SYSCONFDIR", "/etc"))
+
+
+def systemtap_dir() -> Path:
+    env = os.environ.get("SYSTEMTAP_DIR")
+    if env:
+        return Path(env)
+    return Path.home() / ".systemtap"
+
+
+def server_db_dir(euid: int | None = None) -> Path:
+    euid = os.geteuid() if euid is None else euid
+    if euid == 0:
+        return sysconfdir() / "systemtap" / "ssl" / "server"
+    return systemtap_dir() / "ssl" / "server"
+
+
+def user_client_db_dir(euid: int | None = None) -> Path:
+    euid = os.geteuid() if euid is None else euid
+    if euid == 0:
+        return global_client_db_dir()
+    return systemtap_dir() / "ssl" / "client"
+
+
+def global_client_db_dir() -> Path:
+    return sysconfdir() / "systemtap" / "ssl" / "client"
+
+
+def client_db_dirs(extra: list[str]) -> list[Path]:
+    """The databases a client searches: ``--ssl`` ones in order, the user's, the global."""
+    dirs = [Path(d) for d in extra]
+    for d in (user_client_db_dir(), global_client_db_dir()):
+        if d not in dirs:
+            dirs.append(d)
+    return dirs
+
+
+# ---------------------------------------------------------------------- permissions
+
+
+def check_permissions(path: Path, owner: int | None = None) -> None:
+    """SystemTap's rule for a database folder: owned by ``owner`` (the caller, or root
+    for a global database) and not writable by group or others.  TrustError says how to
+    fix it."""
+    owner = os.geteuid() if owner is None else owner
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise TrustError(f"cannot examine certificate database {path}: {err.strerror}") from None
+    if st.st_uid != owner:
+        raise TrustError(
+            f"certificate database {path} is owned by uid {st.st_uid}, not by uid {owner}; "
+            f"fix it with: chown -R {owner} {path}"
+        )
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise TrustError(
+            f"certificate database {path} is writable by group or others; "
+            f"fix it with: chmod go-w {path}"
+        )
+
+
+def _owner_for(path: Path) -> int:
+    """Who must own ``path``: root for the global databases, else the caller."""
+    try:
+        if path.resolve().is_relative_to((sysconfdir() / "systemtap").resolve()):
+            return 0
+    except OSError:
+        pass
+    return os.geteuid()
+
+
+def trusted_fingerprints(directory: Path) -> set[str]:
+    """The SHA-256 (lower-case hex) of every certificate a client database trusts,
+    from the file names alone (after checking its permissions)."""
+    check_permissions(directory, _owner_for(directory))
+    folder = directory / CERTS_DIR
+    if not folder.is_dir():
+        return set()
+    check_permissions(folder, _owner_for(directory))
+    return {p.stem.lower() for p in folder.glob("*.pem")}
+
+
+class TrustedSet:
+    """:func:`.policy.advertised_trusted` over the client databases, loading certificates only
+    when an advertisement's certificate SHA-256 is not one of the trusted files' names
+    (the common case needs no cryptography at all)."""
+
+    def __init__(self, directories: list[Path]) -> None:
+        self.directories = directories
+        self.fingerprints: set[str] = set()
+        for d in directories:
+            self.fingerprints |= trusted_fingerprints(d)
+        self._databases: list[tuple[Path, list[Certificate]]] | None = None
+
+    def trusts(self, txt: dict[str, str]) -> bool:
+        if txt.get("certsha256", "").lower() in self.fingerprints:
+            return True
+        if self._databases is None:
+            from . import database
+
+            self._databases = [(d, database.trusted_certificates(d)) for d in self.directories]
+        from .policy import advertised_trusted
+
+        return advertised_trusted(txt, self._databases)
+
+
+__all__ = [
+    "CERTS_DIR",
+    "TrustedSet",
+    "check_permissions",
+    "client_db_dirs",
+    "global_client_db_dir",
+    "server_db_dir",
+    "sysconfdir",
+    "systemtap_dir",
+    "trusted_fingerprints",
+    "user_client_db_dir",
+]
