@@ -201,11 +201,11 @@ def listed_compatible(advert: Advert, release: str, arch: str, runtime: str) -> 
 
 def rank(adverts: Iterable[Advert]) -> list[Advert]:
     """Newest version first, then the most free build slots, then as seen."""
-    indexed = list(enumerate(adverts))
-    indexed.sort(
-        key=lambda ia: (tuple(-p for p in version_key(ia[1].version)), -ia[1].slots, ia[0])
-    )
-    return [a for _, a in indexed]
+    # Two stable sorts (reverse=True keeps equal keys in order): negating the version's
+    # parts would put 5.0 before 5.0.1 and a malformed version (()) before all.
+    ranked = sorted(adverts, key=lambda a: a.slots, reverse=True)
+    ranked.sort(key=lambda a: version_key(a.version), reverse=True)
+    return ranked
 
 
 @dataclass(frozen=True)
