@@ -128,12 +128,6 @@ def test_pass2_listing_names_the_alias(tmp_path: Path) -> None:
     assert "begin /* <- oneshot */\n" in r.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stap -p2 lists an array global with its index types and a global's %/[N] "
-    "marks (`a:string [long, string]`, `b%:stats [long]`, `c[10]:long [string]`); "
-    "pystap prints only name:type",
-)
 def test_pass2_listing_shows_index_types(tmp_path: Path) -> None:
     script = (
         'global s, a, b%, c[10], d = "x", e = 5 probe begin { s <<< 1; a[1,"x"] = "y"; '

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from stapserver.errors import TranslateError
 from stapserver.frontend.driver import module_name_for, settings_from
 from stapserver.frontend.options import parse_options
 from stapserver.runtime import loader
@@ -75,6 +76,7 @@ def test_generated_source_compiles(text: str) -> None:
         "MAXNESTING",
         "MAXERRORS",
         "MAXSKIPPED",
+        "HIST_ELISION",
     }
 
 
@@ -107,6 +109,28 @@ def test_generated_statistics_run() -> None:
 
 def test_print_concatenates_its_arguments() -> None:
     assert run('probe begin { println(1, "a", 2); exit() }')[:2] == (0, b"1a2\n")
+
+
+def test_next_in_a_function_dispatches_to_the_next_overload() -> None:
+    text = (
+        "function f(x) { if (x < 0) next; return x } function f(x) { return -x } "
+        'probe begin { println(f(-2), " ", f(3)); exit() }'
+    )
+    assert run(text)[:2] == (0, b"2 3\n")
+
+
+def test_printing_a_statistic_is_a_pass3_error() -> None:
+    # stap -p3 (the repeat is counted as suppressed, as stap meets the argument twice)
+    with pytest.raises(TranslateError) as info:
+        code_of("global a probe begin { a[1] <<< 1; print(a[1]) }")
+    assert str(info.value) == (
+        "semantic error: print format actual argument evaluation type unsupported: "
+        "identifier 'a' at <input>:1:42\n"
+        "        source: global a probe begin { a[1] <<< 1; print(a[1]) }\n"
+        "                                                         ^\n"
+        "\n"
+        "Pass 3: translation failed.  [man error::pass3]"
+    )
 
 
 # ---------------------------------------------------------------------- determinism
@@ -291,6 +315,7 @@ def test_settings_defaults() -> None:
         "MAXNESTING": 1,
         "MAXERRORS": 0,
         "MAXSKIPPED": 100,
+        "HIST_ELISION": 2,  # stap's runtime/stat-common.c: #define HIST_ELISION 2
     }
 
 
@@ -301,3 +326,9 @@ def test_settings_from_defines() -> None:
     settings = settings_from(options)
     assert (settings.MAXACTION, settings.MAXSTRINGLEN, settings.MAXMAPENTRIES) == (16, 64, 10)
     assert settings.maxaction_interruptible == 160
+
+
+def test_hist_elision_from_defines() -> None:
+    settings = settings_from(parse_options(["-D", "HIST_ELISION=0", "-e", "x"]))
+    module = loader.load_source(code_of(SCRIPTS[0], settings), "stap_test.py")
+    assert module.SETTINGS["HIST_ELISION"] == 0

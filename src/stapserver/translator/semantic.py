@@ -545,7 +545,9 @@ class Elaborator:
                 n = len(BUILTINS[e.name][0].args)
                 self.error(f"arity mismatch found (function '{e.name}' takes {n} args)", e.tok)
                 return
-            names = list(self.functions) + list(BUILTINS)
+            # stap suggests the functions resolved so far (a script function only once a
+            # call has reached it) and the library's
+            names = [f.name for f in self.used_functions] + list(BUILTINS)
             self.error(
                 f"unresolved function {e.name}{_similar(e.name, names)}",
                 e.tok,
