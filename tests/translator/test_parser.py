@@ -51,7 +51,7 @@ def test_probe_point_components_and_arguments() -> None:
     assert comps == [
         ("a", None),
         ("b", ("NumberLit", ("value", 1))),
-        ("c", ("StringLit", ("value", b"x"))),
+        ("c", ("StringLit", ("value", b"x"), ("raw", "x"))),
         ("d", ("NumberLit", ("value", -5))),
     ]
 
@@ -177,7 +177,7 @@ def test_globals() -> None:
         ("c", False, 100, None),
         ("d", True, 7, None),
         ("e", False, None, ("NumberLit", ("value", 5))),
-        ("f", False, None, ("StringLit", ("value", b"s"))),
+        ("f", False, None, ("StringLit", ("value", b"s"), ("raw", "s"))),
         ("g", False, None, ("NumberLit", ("value", -3))),
     ]
     assert all(g.is_global and not g.private for g in script.globals)
@@ -577,8 +577,12 @@ def test_every_comparison_operator(op: str) -> None:
 
 def test_literals() -> None:
     assert shape(expr_of("42")) == ("NumberLit", ("value", 42))
-    assert shape(expr_of('"a\\tb"')) == ("StringLit", ("value", b"a\tb"))
-    assert shape(expr_of('"a" "b" "c"')) == ("StringLit", ("value", b"abc"))
+    # a literal keeps its text as stap does (C escapes kept, others resolved)
+    assert shape(expr_of('"a\\tb"')) == ("StringLit", ("value", b"a\tb"), ("raw", "a\\tb"))
+    assert shape(expr_of('"a" "b" "c"')) == ("StringLit", ("value", b"abc"), ("raw", "abc"))
+    assert shape(expr_of('"q\\"\\%"')) == ("StringLit", ("value", b'q"%'), ("raw", 'q"%'))
+    # adjacent literals join on their text: `\1` then `2` is the escape `\12`, a newline
+    assert shape(expr_of('"\\1" "2"')) == ("StringLit", ("value", b"\n"), ("raw", "\\12"))
 
 
 def test_big_literals_wrap_to_signed_64_bits() -> None:

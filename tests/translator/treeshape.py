@@ -2,7 +2,8 @@
 
 ``shape(node)`` turns a tree into nested tuples and lists: every dataclass node becomes
 ``(ClassName, (field, value), ...)`` over the fields pass 1 fills in, so two trees parsed
-from different texts compare equal exactly when they mean the same program.  Tokens
+from different texts compare equal exactly when they mean the same program (a string
+literal's text is kept: stap folds ``"\\1" . "2"`` on it, to a newline).  Tokens
 (locations), and everything pass 2 fills in (types, declarations, arities), are left out.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 from stapserver.translator import ast
 from stapserver.translator.parser import PreprocessorContext, parse
 from stapserver.translator.source import Source
+from stapserver.translator.unparse import spelling
 
 # Fields that are not part of a program's meaning as pass 1 reads it.
 _SKIPPED = frozenset(
@@ -46,6 +48,11 @@ def shape(node: Any) -> Any:
                 continue
             # ``type`` is pass 2's inference everywhere except a parameter's declared type
             if f.name == "type" and not isinstance(node, ast.Param):
+                continue
+            if f.name == "raw" and isinstance(node, ast.StringLit):
+                # a literal's text (stap folds on it): one the translator made without a
+                # text is spelled as the printer spells its value
+                parts.append((f.name, spelling(node)))
                 continue
             parts.append((f.name, shape(getattr(node, f.name))))
         return tuple(parts)

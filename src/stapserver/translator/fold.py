@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from . import ast
 from .lexer import decode_string
+from .unparse import spelling
 
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
@@ -154,7 +155,7 @@ def _fold_comparison(e: ast.Comparison) -> ast.Expr:
     ls, rs = _string(e.left), _string(e.right)
     ln, rn = _num(e.left), _num(e.right)
     if ls is not None and rs is not None:
-        a, b = _raw(ls), _raw(rs)
+        a, b = spelling(ls), spelling(rs)
         comp = (a > b) - (a < b)
     elif ln is not None and rn is not None:
         comp = (ln > rn) - (ln < rn)
@@ -182,24 +183,18 @@ def _fold_comparison(e: ast.Comparison) -> ast.Expr:
     return _lit(e.tok, int(value))
 
 
-def _raw(s: ast.StringLit) -> str:
-    if s.raw is not None:
-        return s.raw
-    return s.value.decode("utf-8", "surrogateescape")
-
-
 def _fold_concat(e: ast.Concat) -> ast.Expr:
     e.left = fold(e.left)
     e.right = fold(e.right)
     ls, rs = _string(e.left), _string(e.right)
     if ls is not None and rs is not None:
-        raw = _raw(ls) + _raw(rs)
+        raw = spelling(ls) + spelling(rs)
         value = decode_string(raw)
         if b"\0" in value:
             value = value[: value.index(b"\0")]
         return ast.StringLit(e.tok, value, raw)
-    if (ls is not None and not ls.value and not _raw(ls)) or (
-        rs is not None and not rs.value and not _raw(rs)
+    if (ls is not None and not ls.value and not spelling(ls)) or (
+        rs is not None and not rs.value and not spelling(rs)
     ):
         return e.right if ls is not None else e.left
     return e

@@ -1,7 +1,9 @@
 """The parse tree printed back as script text (what ``-p1`` shows).
 
 The text is valid SystemTap that parses back to the same tree: parentheses only where
-precedence needs them, every string re-escaped, every simple statement ended by ``;``.
+precedence needs them, every string literal as the script spelled it (a printf format or
+printd delimiter, kept only as its value, re-escaped), every simple statement ended by
+``;``.
 """
 
 from __future__ import annotations
@@ -34,20 +36,18 @@ _ESCAPES = {
     0x0B: "\\v",
     0x0C: "\\f",
     0x0D: "\\r",
-    0x22: '\\"',
     0x5C: "\\\\",
 }
 
 
-def string_literal(value: bytes) -> str:
-    """A string literal that the lexer reads back as exactly ``value``."""
+def raw_text(value: bytes) -> str:
+    """A literal's text as the lexer keeps it (C escapes kept, a quote unescaped) for
+    ``value``: a C escape for each byte that cannot be written plainly."""
     try:
-        value.decode("utf-8")
-        unicode_ok = True
+        text = value.decode("utf-8")
     except UnicodeDecodeError:
-        unicode_ok = False
-    out = ['"']
-    text = value.decode("utf-8", "surrogateescape") if unicode_ok else None
+        text = None
+    out: list[str] = []
     if text is not None:
         for ch in text:
             o = ord(ch)
@@ -65,8 +65,25 @@ def string_literal(value: bytes) -> str:
                 out.append("\\%03o" % b)
             else:
                 out.append(chr(b))
-    out.append('"')
     return "".join(out)
+
+
+def _quoted(raw: str) -> str:
+    # stap's literal_string::print: the kept text, a quote escaped again
+    return '"' + raw.replace('"', '\\"') + '"'
+
+
+def string_literal(value: bytes) -> str:
+    """A string literal that the lexer reads back as exactly ``value`` (the parser then
+    ends a value at its first NUL, as C ends the string stap emits)."""
+    return _quoted(raw_text(value))
+
+
+def spelling(lit: ast.StringLit) -> str:
+    """A string literal's text as stap keeps it: as the script wrote it (stap folds
+    ``"\\1" . "2"`` on this text, to a newline), or for a literal the translator made,
+    :func:`raw_text` of its value."""
+    return lit.raw if lit.raw is not None else raw_text(lit.value)
 
 
 def number_literal(value: int) -> str:
@@ -76,7 +93,7 @@ def number_literal(value: int) -> str:
 
 def literal_text(lit: ast.Literal) -> str:
     if isinstance(lit, ast.StringLit):
-        return string_literal(lit.value)
+        return _quoted(spelling(lit))
     return str(lit.value)
 
 
@@ -121,7 +138,7 @@ def _expr(e: ast.Expr) -> str:
     if isinstance(e, ast.NumberLit):
         return number_literal(e.value)
     if isinstance(e, ast.StringLit):
-        return string_literal(e.value)
+        return literal_text(e)
     if isinstance(e, ast.Symbol):
         return e.name
     if isinstance(e, ast.Assignment):
@@ -142,7 +159,7 @@ def _expr(e: ast.Expr) -> str:
             left = f"({left})"
         return f"{left} {e.op} {expr(e.right, _SHIFT)}"
     if isinstance(e, ast.RegexMatch):
-        return f"{expr(e.left, _SHIFT)} {e.op} {string_literal(e.pattern.value)}"
+        return f"{expr(e.left, _SHIFT)} {e.op} {literal_text(e.pattern)}"
     if isinstance(e, ast.ArrayIn):
         idx = e.index
         if len(idx.indexes) == 1 and idx.indexes[0] is not None:
