@@ -20,6 +20,7 @@ from .netinfo import LocalAddress, advertisable, local_addresses
 
 MAX_CLASHES = 50
 ADDRESS_POLL = 5.0
+SETTLE = 1.0
 SLOTS_INTERVAL = 1.0
 
 
@@ -106,6 +107,10 @@ class Advertiser:
                     next_poll = loop.time() + ADDRESS_POLL
                     now = self._reachable()
                     if {a.address for a in now} != {a.address for a in self._current}:
+                        # renumbering comes in steps (new address, then the old one
+                        # removed): act once, on where it settles
+                        await asyncio.sleep(SETTLE)
+                        now = self._reachable()
                         self.log(
                             "addresses changed: now "
                             + (", ".join(a.address for a in now) or "none")

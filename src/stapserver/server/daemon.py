@@ -19,6 +19,7 @@ import os
 import shlex
 import shutil
 import signal
+import socket
 import ssl
 import tempfile
 import time
@@ -137,13 +138,12 @@ class CompileServer:
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> int:
         try:
+            sock = _listening_socket(self.config.address, self.config.port)
             self.server = await asyncio.start_server(
                 self._connection,
-                host=self.config.address or None,
-                port=self.config.port,
+                sock=sock,
                 ssl=tls_context(self.identity),
                 ssl_handshake_timeout=self.config.read_timeout,
-                reuse_address=True,
             )
         except OSError as err:
             where = f"{self.config.address or '*'}:{self.config.port}"
@@ -330,6 +330,38 @@ class CompileServer:
             )
         finally:
             shutil.rmtree(job, ignore_errors=True)
+
+
+def _listening_socket(address: str, port: int) -> socket.socket:
+    """One socket, so one port: for all interfaces a dual-stack IPv6 socket (IPv4
+    clients included), or IPv4 alone where the machine has no IPv6."""
+    if address in ("", "::"):
+        try:
+            sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        except OSError:
+            if address == "::":
+                raise
+            return _listening_socket("0.0.0.0", port)
+        try:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("::", port))
+        except OSError:
+            sock.close()
+            raise
+    else:
+        infos = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, where = infos[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(where)
+        except OSError:
+            sock.close()
+            raise
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
 
 
 def _read_capped(path: Path) -> bytes:
