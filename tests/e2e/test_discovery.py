@@ -112,6 +112,18 @@ def test_withdrawn_on_shutdown(lan: Lan) -> None:
     assert (rc, lines) == (1, [])
 
 
+def test_no_advertise(lan: Lan) -> None:
+    a, b = lan.add_host("stap-a"), lan.add_host("stap-b")
+    server = a.start_server("--no-advertise")
+    time.sleep(1.5)  # what an advertisement would take to be probed and announced
+    assert "advertised " not in server.log.read_text()
+    assert find(b, "--all") == (1, [])
+    # it still serves whoever names it
+    b.trust(a)
+    r = b.run("stap-client", f"--server={a.address}:{server.port}", "-e", HELLO)
+    assert (r.returncode, r.stdout) == (0, b"Hello World!\n"), r.stderr.decode()
+
+
 def test_find_or_start_server(lan: Lan) -> None:
     d = lan.add_host("stap-d")
     r = d.run("stap-find-or-start-server", "--key-bits", "2048")

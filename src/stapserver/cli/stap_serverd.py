@@ -89,6 +89,33 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not advertise the server on the local network (DNS-SD)",
     )
+    p.add_argument(
+        "-r",
+        dest="releases",
+        action="append",
+        default=[],
+        metavar="RELEASE",
+        help="also build kernel and BPF modules for this kernel release (repeatable)",
+    )
+    for flag, what in (
+        ("-R", "SystemTap runtime folder"),
+        ("-B", "option for the kernel build (kbuild)"),
+        ("-D", "NAME=VALUE for the kernel module's C code"),
+        ("-I", "tapset folder"),
+    ):
+        p.add_argument(
+            flag,
+            dest=f"stap{flag[1]}",
+            action="append",
+            default=[],
+            metavar="VALUE",
+            help=f"{what}, given to stap for every build (repeatable)",
+        )
+    p.add_argument(
+        "--no-stap",
+        action="store_true",
+        help="build with the python runtime only, even where SystemTap is installed",
+    )
     p.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
     return p
 
@@ -111,6 +138,14 @@ def main(argv: list[str] | None = None) -> int:
             key_bits=ns.key_bits,
             cache_bytes=max(0, ns.cache_size) * 1024 * 1024,
             advertise=not ns.no_advertise,
+            releases=list(ns.releases),
+            stap_options=[
+                word
+                for flag in ("R", "B", "D", "I")
+                for value in getattr(ns, f"stap{flag}")
+                for word in (f"-{flag}", value)
+            ],
+            use_stap=not ns.no_stap,
         )
         try:
             return asyncio.run(serve(config, ns.ready_fd))

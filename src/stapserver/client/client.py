@@ -245,9 +245,14 @@ class Client:
         stderr = _unmap(response.stderr, packed.paths)
         stdout = _unmap(response.stdout, packed.paths)
         if o.last_pass >= 4:
-            lines = stdout.splitlines(keepends=True)
+            # the server names the module it built (SystemTap's, with its cache path:
+            # "<server>/.systemtap/cache/9b/stap_9b…_912.ko"); we name it as we keep it
+            def names_module(line: bytes) -> bool:
+                text = line.strip().decode(errors="replace")
+                return any(text == n or text.endswith("/" + n) for n in modules)
+
             stdout = b"".join(
-                ln for ln in lines if ln.strip().decode(errors="replace") not in modules
+                ln for ln in stdout.splitlines(keepends=True) if not names_module(ln)
             )
         self.stderr.write(stderr.decode("utf-8", "surrogateescape"))
         self.stderr.flush()

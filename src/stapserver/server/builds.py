@@ -49,6 +49,7 @@ def _child(
     arch: str,
     env: dict[str, str],
     cpu_seconds: int,
+    command: list[str] | None,
 ) -> NoReturn:  # pragma: no cover - runs in the forked child, measured by e2e tests
     status = 70
     try:
@@ -75,6 +76,8 @@ def _child(
         os.environ.clear()
         os.environ.update(env)
         limit_resources(cpu_seconds)
+        if command is not None:  # SystemTap's stap builds it
+            os.execve(command[0], command, os.environ)
         status = worker.build(args, release, arch)
         sys.stdout.flush()
         sys.stderr.flush()
@@ -93,14 +96,16 @@ async def run_build(
     arch: str,
     env: dict[str, str],
     timeout: float,
+    command: list[str] | None = None,
 ) -> BuildResult:
-    """Build in a forked child; wait for it without blocking the event loop."""
+    """Build in a forked child (our translator, or ``command``, SystemTap's stap, run
+    in its place); wait for it without blocking the event loop."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
-        _child(work, out, err, args, release, arch, env, int(timeout) + 1)
+        _child(work, out, err, args, release, arch, env, int(timeout) + 1, command)
     loop = asyncio.get_running_loop()
     done = loop.create_future()
     timed_out = False

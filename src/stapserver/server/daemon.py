@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..discovery.advertise import Advertiser, Identity, TargetEntry, hostname
+from ..discovery.advertise import Advertiser, Identity, hostname
 from ..errors import ProtocolError, ServerError, StapError
 from ..frontend.options import parse_options
 from ..hostinfo import normalized_arch
@@ -40,8 +40,10 @@ from ..protocol import response as resp_mod
 from ..trust import database, signing
 from ..trust.database import ServerIdentity
 from . import builds, worker
+from .targets import make_backend
 
 MAX_MODULE_BYTES = 256 * 1024 * 1024
+MODULE_SUFFIXES = (".ko", ".bo", ".py")  # kernel, BPF, python-runtime modules
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
 
 
@@ -61,6 +63,9 @@ class ServerConfig:
     status_dir: Path | None = None
     cache_bytes: int = 64 * 1024 * 1024  # responses kept for identical requests
     advertise: bool = True  # DNS-SD on the local network
+    releases: list[str] = field(default_factory=list)  # -r: more kernels for stap
+    stap_options: list[str] = field(default_factory=list)  # -R -B -D -I given to stap
+    use_stap: bool = True  # build kernel and BPF modules with SystemTap when installed
 
     @property
     def limits(self) -> archive.Limits:
@@ -128,6 +133,13 @@ class CompileServer:
         self.cache_hits = 0
         self._cache: OrderedDict[bytes, tuple[int, bytes]] = OrderedDict()
         self._cache_size = 0
+        self.backend = make_backend(
+            config.releases,
+            config.stap_options,
+            normalized_arch(),
+            os.uname().release,
+            config.use_stap,
+        )
         # called when the number of free build slots changes (the advertisement)
         self.on_slots_changed: Callable[[], None] = lambda: None
 
@@ -286,11 +298,9 @@ class CompileServer:
 
     async def build(self, request: req_mod.Request) -> resp_mod.Response:
         runtime = _runtime_of(request.argv)
-        if runtime != "python":
-            return _error_response(
-                f"stap-serverd: this server has no SystemTap, so it cannot build {runtime}-runtime "
-                "modules; it builds python-runtime modules (stap-client --runtime=python)"
-            )
+        refusal = self.backend.refusal(runtime, request.release)
+        if refusal is not None:
+            return _error_response(refusal)
         job = Path(tempfile.mkdtemp(prefix="stapserver-"))
         try:
             work = job / "work"
@@ -303,6 +313,11 @@ class CompileServer:
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work)}
             env.update(request.locale)
             out, errs = job / "stdout", job / "stderr"
+            command = None
+            if runtime != "python":  # SystemTap builds it
+                command = self.backend.command(
+                    request.release, work / worker.MODULE_DIR, request.argv
+                )
             result = await builds.run_build(
                 work,
                 out,
@@ -312,6 +327,7 @@ class CompileServer:
                 request.arch,
                 env,
                 self.config.build_timeout,
+                command,
             )
             stdout = _read_capped(out)
             stderr = _read_capped(errs)
@@ -422,8 +438,8 @@ def _collect_modules(folder: Path, identity: ServerIdentity) -> dict[str, bytes]
     modules: dict[str, bytes] = {}
     total = 0
     for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.is_symlink() or path.name.endswith(signing.SIGNATURE_SUFFIX):
-            continue
+        if not path.is_file() or path.is_symlink() or path.suffix not in MODULE_SUFFIXES:
+            continue  # stap's build files (.c, .h, ...) stay here
         data = path.read_bytes()
         total += len(data)
         if total > MAX_MODULE_BYTES:
@@ -490,8 +506,8 @@ async def serve(config: ServerConfig, ready_fd: int | None = None) -> int:
 
 
 def _advertiser(config: ServerConfig, server: CompileServer, port: int) -> Advertiser:
-    """Advertise the python runtime: it builds for any kernel, so the one entry names
-    this machine's own release and architecture, as SystemTap's server does."""
+    """Advertise one entry per kernel release SystemTap builds for here; without it,
+    one for the python runtime (any kernel) naming this machine's own release."""
     from ..trust import certs
 
     cert = server.identity.cert
@@ -502,8 +518,9 @@ def _advertiser(config: ServerConfig, server: CompileServer, port: int) -> Adver
         certinfo=certs.serial_text(cert),
         certsha256=hashlib.sha256(certs.der(cert)).hexdigest(),
         keysha256=hashlib.sha256(certs.spki(cert)).hexdigest(),
+        optinfo=server.backend.optinfo,
     )
-    targets = [TargetEntry(os.uname().release, normalized_arch(), ("python",))]
+    targets = server.backend.targets()
     advertiser = Advertiser(
         identity, targets, config.address, lambda: server.free_slots, server.log
     )

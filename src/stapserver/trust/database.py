@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..errors import TrustError
-from . import certs
+from . import certs, nss
 from .layout import (
     CERTS_DIR,
     _owner_for,
@@ -148,24 +148,30 @@ def load_or_create_server_identity(
 
 
 def trusted_certificates(directory: Path) -> list[x509.Certificate]:
-    """The certificates a client database trusts (after checking its permissions)."""
+    """The certificates a client database trusts (after checking its permissions): our
+    ``certs/`` files, then those of SystemTap's NSS database in the same folder."""
     check_permissions(directory, _owner_for(directory))
     folder = directory / CERTS_DIR
-    if not folder.is_dir():
-        return []
-    check_permissions(folder, _owner_for(directory))
     found = []
-    for path in sorted(folder.glob("*.pem")):
-        try:
-            found.append(certs.load_certificate(path.read_bytes(), str(path)))
-        except (TrustError, OSError):
-            continue  # a damaged entry trusts nothing
+    if folder.is_dir():
+        check_permissions(folder, _owner_for(directory))
+        for path in sorted(folder.glob("*.pem")):
+            try:
+                found.append(certs.load_certificate(path.read_bytes(), str(path)))
+            except (TrustError, OSError):
+                continue  # a damaged entry trusts nothing
+    known = {certs.der(c) for c in found}
+    for cert in nss.trusted(directory):
+        if certs.der(cert) not in known:
+            known.add(certs.der(cert))
+            found.append(cert)
     return found
 
 
 def add_trusted(directory: Path, cert: x509.Certificate) -> Path:
     """Add ``cert`` to the client database ``directory`` (created, mode 755, if needed).
-    Returns the file written; adding a certificate twice changes nothing."""
+    Also adds it to the NSS database there (SystemTap's client reads that one) when
+    certutil is installed.  Returns the file written; adding it twice changes nothing."""
     _make_dir(directory, 0o755)
     check_permissions(directory, _owner_for(directory))
     folder = directory / CERTS_DIR
@@ -177,6 +183,8 @@ def add_trusted(directory: Path, cert: x509.Certificate) -> Path:
             _write_atomic(path, certs.pem(cert), 0o644)
         except OSError as err:
             raise TrustError(f"cannot add the certificate to {directory}: {err.strerror}") from None
+    # SystemTap's client reads the NSS database in the same folder
+    nss.add(directory, cert)
     return path
 
 
