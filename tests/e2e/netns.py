@@ -9,6 +9,7 @@ namespaces: they have no route anywhere else.  Needs root, as CI has.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -183,5 +184,10 @@ class Lan:
         for s in self.servers:
             s.stop(timeout=10)
         for h in self.hosts:
+            # whatever still runs in the namespace (daemons a test started) goes with it
+            pids = subprocess.run(["ip", "netns", "pids", h.ns], capture_output=True, text=True)
+            for pid in pids.stdout.split():
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pid), 9)
             subprocess.run(["ip", "netns", "del", h.ns], capture_output=True)
         subprocess.run(["ip", "netns", "del", self.switch], capture_output=True)
