@@ -125,6 +125,29 @@ def test_our_server_builds_with_stap_for_our_client(env: Env, release: str) -> N
         server.stop()
 
 
+def test_stap_builds_are_cached_until_what_they_depend_on_changes(
+    env: Env, release: str
+) -> None:
+    tapsets = env.root / "server-tapsets"
+    tapsets.mkdir()
+    (tapsets / "mine.stp").write_text("function mine() { return 1 }\n")
+    server = our_stap_server(env, "-I", str(tapsets))
+    try:
+        args = ["--runtime=kernel", f"-r{release}", "-p2", "-e", "probe begin { println(mine()) }"]
+
+        def ask() -> str:
+            r = env.run("stap-client", f"--server={server.address}", *args)
+            assert r.returncode == 0, r.stderr.decode()
+            return server.log.read_text().splitlines()[-1]
+
+        assert "runtime=kernel " in ask()
+        assert "runtime=kernel cached " in ask()
+        (tapsets / "mine.stp").write_text("function mine() { return 2 }\n")
+        assert "runtime=kernel " in ask()  # rebuilt: a server tapset changed
+    finally:
+        server.stop()
+
+
 def verify_sgn(module: Path, cert: Path, digest: str) -> bool:
     """``openssl dgst -verify`` with the public key of ``cert`` (DER, as SystemTap's)."""
     pub = module.with_suffix(".pub.pem")

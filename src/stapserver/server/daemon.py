@@ -234,7 +234,10 @@ class CompileServer:
                 return
             summary = " ".join(shlex.quote(a) for a in request.argv)
             runtime = _runtime_of(request.argv)
-            key = cache_key(request)
+            state = b""
+            if runtime != "python" and self.backend.refusal(runtime, request.release) is None:
+                state = await asyncio.to_thread(self.backend.state, request.release)
+            key = cache_key(request, state)
             cached = self._cache_get(key)
             if cached is not None:
                 rc, data = cached
@@ -388,14 +391,16 @@ def _read_capped(path: Path) -> bytes:
         return b""
 
 
-def cache_key(request: req_mod.Request) -> bytes | None:
+def cache_key(request: req_mod.Request, backend_state: bytes = b"") -> bytes | None:
     """Identical requests get identical responses (the build is deterministic), except
-    with -v, whose lines report times and memory: those are never cached."""
+    with -v, whose lines report times and memory: those are never cached.  For a build
+    by SystemTap, ``backend_state`` stands for what else goes into it (stap, its
+    runtime and tapsets, the kernel build tree): a change there is a new key."""
     try:
         options = parse_options(list(request.argv))
     except StapError:
         return None
-    if options.verbose or _runtime_of(request.argv) != "python":
+    if options.verbose:
         return None
     h = hashlib.sha256()
     for part in (__version__, request.release, request.arch, *request.argv):
@@ -405,6 +410,7 @@ def cache_key(request: req_mod.Request) -> bytes | None:
     for name in sorted(request.files):
         h.update(name.encode("utf-8", "surrogateescape") + b"\0")
         h.update(hashlib.sha256(request.files[name]).digest())
+    h.update(backend_state)
     return h.digest()
 
 

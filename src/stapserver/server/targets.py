@@ -10,6 +10,7 @@ Each release is one advertised target.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pathlib import Path
 from ..discovery.advertise import TargetEntry
 
 MODULES = Path("/lib/modules")
+SYSTEMTAP_SHARE = Path("/usr/share/systemtap")
 STAP_RUNTIMES = ("kernel", "bpf")
 
 
@@ -75,6 +77,34 @@ class Backend:
                 f"for {offered} (and the python runtime for any)"
             )
         return None
+
+    def state(self, release: str) -> bytes:
+        """A digest of what a stap build depends on besides the request: stap itself,
+        its runtime (``-R`` or the installed one) and tapsets (and ``-I`` folders), the
+        kernel build tree's configuration.  File sizes and times, not contents: cheap
+        enough (a few thousand stat calls) to take for every request."""
+        h = hashlib.sha256()
+        h.update("\0".join(self.options).encode())
+        pairs = zip(self.options, self.options[1:], strict=False)
+        folders = [Path(v) for f, v in pairs if f in ("-R", "-I")]
+        if "-R" not in self.options:
+            folders.append(SYSTEMTAP_SHARE / "runtime")
+        folders.append(SYSTEMTAP_SHARE / "tapset")
+        files: list[Path] = [Path(self.stap or "")]
+        build = MODULES / release / "build"
+        for name in (".config", "Module.symvers", "include/generated/utsrelease.h"):
+            files.append(build / name)
+        for folder in folders:
+            for dirpath, _, names in os.walk(folder):
+                files += [Path(dirpath) / n for n in sorted(names)]
+        for path in files:
+            try:
+                st = path.stat()
+            except OSError:
+                h.update(f"{path}:missing\0".encode())
+                continue
+            h.update(f"{path}:{st.st_size}:{st.st_mtime_ns}\0".encode())
+        return h.digest()
 
     def command(self, release: str, tmpdir: Path, argv: list[str]) -> list[str]:
         """SystemTap's server's stap command line: the client's arguments stay separate
