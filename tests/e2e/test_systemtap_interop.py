@@ -125,6 +125,25 @@ def test_our_server_builds_with_stap_for_our_client(env: Env, release: str) -> N
         server.stop()
 
 
+def test_pass_5_of_a_bpf_program_runs_stapbpf(env: Env, release: str) -> None:
+    """Pass 5 here: the client verifies the program's signature, then hands it to
+    stapbpf (where the machine does not let it load BPF maps, as these, stapbpf's own
+    error shows the program got that far)."""
+    server = our_stap_server(env)
+    try:
+        r = env.run(
+            "stap-client", f"--server={server.address}", "--runtime=bpf", f"-r{release}",
+            "-e", HELLO,
+        )  # fmt: skip
+        stderr = r.stderr.decode()
+        if r.returncode == 0:  # a machine that lets stapbpf load it
+            assert r.stdout == b"Hello World!\n", stderr
+        else:
+            assert "Error loading stap_" in stderr, stderr
+    finally:
+        server.stop()
+
+
 def test_stap_builds_are_cached_until_what_they_depend_on_changes(
     env: Env, release: str
 ) -> None:
