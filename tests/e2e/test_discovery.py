@@ -50,7 +50,9 @@ def find(host: Host, *args: str) -> tuple[int, list[str]]:
 
 
 def start(host: Host, *args: str) -> HostServer:
-    server = host.start_server(*args)
+    """A python-runtime server (SystemTap, where installed, would add its own targets:
+    tests/e2e/test_systemtap_interop.py covers those)."""
+    server = host.start_server("--no-stap", *args)
     server.wait_advertised()
     return server
 
@@ -114,7 +116,7 @@ def test_withdrawn_on_shutdown(lan: Lan) -> None:
 
 def test_no_advertise(lan: Lan) -> None:
     a, b = lan.add_host("stap-a"), lan.add_host("stap-b")
-    server = a.start_server("--no-advertise")
+    server = a.start_server("--no-stap", "--no-advertise")
     time.sleep(1.5)  # what an advertisement would take to be probed and announced
     assert "advertised " not in server.log.read_text()
     assert find(b, "--all") == (1, [])
@@ -126,7 +128,7 @@ def test_no_advertise(lan: Lan) -> None:
 
 def test_find_or_start_server(lan: Lan) -> None:
     d = lan.add_host("stap-d")
-    r = d.run("stap-find-or-start-server", "--key-bits", "2048")
+    r = d.run("stap-find-or-start-server", "--no-stap", "--key-bits", "2048")
     assert r.returncode == 0, r.stderr.decode()
     pid = int(r.stdout.decode())
     assert pid > 0
@@ -134,7 +136,7 @@ def test_find_or_start_server(lan: Lan) -> None:
     lan.servers.append(HostServer(d, pid, 0, d.env.root / "unused.log"))
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        again = d.run("stap-find-or-start-server", "--key-bits", "2048")
+        again = d.run("stap-find-or-start-server", "--no-stap", "--key-bits", "2048")
         if again.stdout.decode().strip() == "0":
             break
         if again.returncode == 0:  # it started another one: stop that too
