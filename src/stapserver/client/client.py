@@ -1,6 +1,7 @@
 """``stap-client``: passes 1–4 on a trusted compile server, pass 5 here.
 
-The servers named with ``--server`` are tried in order.  A server's certificate must be
+The servers named with ``--server`` are tried in order; without one, the trusted
+compatible servers advertised on the local network (``client/choose.py``).  A server's certificate must be
 in one of the ``--ssl`` databases, the user's or the global one; its response must carry
 a valid signature (our servers sign a manifest of the whole response, and every module)
 before any of it is used.  Then the server's stderr and stdout are written out, ``-p4``
@@ -49,7 +50,10 @@ here: python-runtime modules in this process, kernel modules with staprun, BPF
 programs with stapbpf.
 
    --server=HOST[:PORT]  a server to use (HOST, HOST:PORT, IPv4[:PORT], IPv6,
-                         [IPv6]:PORT, [IPv6%IFACE]:PORT); several are tried in order
+                         [IPv6]:PORT, [IPv6%IFACE]:PORT); several are tried in order;
+                         one without a port is looked up on the local network.
+                         Without --server: the trusted compatible servers found on
+                         the local network, newest first, then the least busy
    --ssl=DIRNAME         a certificate database of trusted servers, searched before
                          ~/.systemtap/ssl/client and $sysconfdir/systemtap/ssl/client
    --runtime=python|kernel|bpf
