@@ -1,8 +1,9 @@
 """``stap-client``: passes 1–4 on a trusted compile server, pass 5 here.
 
 The servers named with ``--server`` are tried in order; without one, the trusted
-compatible servers advertised on the local network (``client/choose.py``).  A server's certificate must be
-in one of the ``--ssl`` databases, the user's or the global one; its response must carry
+compatible servers advertised on the local network (``client/choose.py``).  A server's
+certificate must be in one of the ``--ssl`` databases, the user's or the global one; its
+response must carry
 a valid signature (our servers sign a manifest of the whole response, and every module)
 before any of it is used.  Then the server's stderr and stdout are written out, ``-p4``
 leaves the module and its signature in the current directory, and pass 5 runs the module
