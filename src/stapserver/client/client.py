@@ -3,12 +3,11 @@
 The servers named with ``--server`` are tried in order; without one, the trusted
 compatible servers advertised on the local network (``client/choose.py``).  A server's
 certificate must be in one of the ``--ssl`` databases, the user's or the global one; its
-response must carry
-a valid signature (our servers sign a manifest of the whole response, and every module)
-before any of it is used.  Then the server's stderr and stdout are written out, ``-p4``
-leaves the module and its signature in the current directory, and pass 5 runs the module
-here: python-runtime modules in this process, kernel modules with ``staprun``, BPF
-programs with ``stapbpf``.
+response must carry a valid signature (our servers sign a manifest of the whole
+response, and every module) before any of it is used.  Then the server's stderr and
+stdout are written out, ``-p4`` leaves the module and its signature in the current
+directory, and pass 5 runs the module here: python-runtime modules in this process,
+kernel modules with ``staprun``, BPF programs with ``stapbpf``.
 """
 
 from __future__ import annotations
