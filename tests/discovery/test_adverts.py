@@ -21,7 +21,6 @@ from stapserver.discovery.adverts import (
     decode_txt,
     instance_label,
     listed_compatible,
-    merge,
     order_addresses,
     rank,
     service_txt,
@@ -207,7 +206,6 @@ def test_advert_properties() -> None:
     assert a.version == "5.1"
     assert a.runtimes == ("kernel", "python")
     assert a.slots == 4
-    assert a.is_ours
 
 
 def test_advert_arch_only_sysinfo() -> None:
@@ -220,7 +218,6 @@ def test_advert_empty() -> None:
     a = advert()
     assert (a.sysinfo, a.release, a.arch, a.version, a.slots) == ("", "", "", "", 0)
     assert a.runtimes == ("kernel",)
-    assert not a.is_ours
 
 
 @pytest.mark.parametrize(
@@ -239,7 +236,6 @@ def test_advert_empty() -> None:
 def test_systemtap_server_runtimes(version: str, runtimes: tuple[str, ...]) -> None:
     a = advert(sysinfo="6.1 x86_64", version=version)
     assert a.runtimes == runtimes
-    assert not a.is_ours
 
 
 def test_our_runtimes_are_what_we_say() -> None:
@@ -247,7 +243,6 @@ def test_our_runtimes_are_what_we_say() -> None:
     assert advert(version="5.1", runtimes="kernel,,bpf,").runtimes == ("kernel", "bpf")
     empty = advert(version="5.1", runtimes="")
     assert empty.runtimes == ()
-    assert empty.is_ours
 
 
 @pytest.mark.parametrize(
@@ -298,47 +293,6 @@ def test_line_quotes_like_a_shell() -> None:
     assert "'optinfo=it'\\''s '\\''odd'\\'''" in line
     words = shlex.split(line)
     assert words[-4:] == ["sysinfo=6.1 x86_64", "optinfo=it's 'odd'", "version=5.1", "certinfo=c"]
-
-
-# ---------------------------------------------------------------------- merge
-
-
-def test_merge_unites_addresses_in_first_seen_order() -> None:
-    a = advert(addresses=("192.0.2.1", "fe80::1%eth0"), sysinfo="6.1 x86_64", version="5.1")
-    b = advert(addresses=("fe80::1%eth1", "192.0.2.1"), sysinfo="6.1 x86_64", version="5.1")
-    c = advert(addresses=("2001:db8::1",), sysinfo="6.1 x86_64", version="5.1")
-    [m] = merge([a, b, c])
-    assert m.addresses == ("192.0.2.1", "fe80::1%eth0", "fe80::1%eth1", "2001:db8::1")
-    assert (m.name, m.host, m.port, m.txt) == (a.name, a.host, a.port, a.txt)
-
-
-def test_merge_keeps_first_txt_and_adds_new_keys() -> None:
-    a = advert(host="first.local", sysinfo="s", slots="1")
-    b = advert(host="second.local", sysinfo="s", slots="5", runtimes="python")
-    [m] = merge([a, b])
-    assert m.host == "first.local"
-    assert m.txt == {"sysinfo": "s", "slots": "1", "runtimes": "python"}
-
-
-def test_merge_distinguishes_name_sysinfo_and_port() -> None:
-    base = advert(sysinfo="6.1 x86_64")
-    other_target = advert(sysinfo="5.14 aarch64")
-    other_port = advert(port=5001, sysinfo="6.1 x86_64")
-    other_name = advert(PREFIX + "srv #2", sysinfo="6.1 x86_64")
-    again = advert(addresses=("192.0.2.9",), sysinfo="6.1 x86_64")
-    merged = merge([base, other_target, other_port, other_name, again])
-    assert [(m.name, m.sysinfo, m.port) for m in merged] == [
-        (PREFIX + "srv", "6.1 x86_64", 5000),
-        (PREFIX + "srv", "5.14 aarch64", 5000),
-        (PREFIX + "srv", "6.1 x86_64", 5001),
-        (PREFIX + "srv #2", "6.1 x86_64", 5000),
-    ]
-    assert merged[0].addresses == ("192.0.2.1", "192.0.2.9")
-    assert merged[1].addresses == ("192.0.2.1",)
-
-
-def test_merge_empty() -> None:
-    assert merge([]) == []
 
 
 # ---------------------------------------------------------------------- compatibility

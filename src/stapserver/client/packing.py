@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import InputError
-from ..frontend.options import Options, parse_options
+from ..frontend.options import Options, parse_options, read_script_file
 from ..hostinfo import normalized_arch
 from ..protocol.request import LOCALE_NAMES, Request
 
@@ -79,14 +79,7 @@ def pack(
             paths["script/-"] = "<input>"
         else:
             path = (cwd / o.script_file).absolute()
-            try:
-                data = path.read_bytes()
-            except FileNotFoundError:
-                raise InputError(f"Input file '{o.script_file}' is missing.") from None
-            except OSError as err:
-                raise InputError(
-                    f"Input file '{o.script_file}' can't be opened for reading: {err.strerror}."
-                ) from None
+            data = read_script_file(path, o.script_file)
             name = "script" + os.path.normpath(str(path))
             files[name] = data
             out.append(name)

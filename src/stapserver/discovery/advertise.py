@@ -61,7 +61,6 @@ class Advertiser:
         self.log = log
         self._addresses = addresses
         self._zc: object | None = None
-        self._infos: list[object] = []
         self._task: asyncio.Task[None] | None = None
         self._slots_dirty = asyncio.Event()
         self._current: list[LocalAddress] = []
@@ -81,10 +80,6 @@ class Advertiser:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         await self._withdraw()
-
-    @property
-    def names(self) -> list[str]:
-        return [getattr(i, "name", "") for i in self._infos]
 
     # ------------------------------------------------------------------ work
     def _reachable(self) -> list[LocalAddress]:
@@ -180,7 +175,6 @@ class Advertiser:
                     if n > MAX_CLASHES:
                         raise
                     continue
-                self._infos.append(info)
                 self._entries.append((target, label))
                 self.log(
                     f"advertised {label} ({target.release} {target.arch}, "
@@ -199,10 +193,9 @@ class Advertiser:
         if slots == self._slots:
             return
         self._slots = slots
-        for i, (target, label) in enumerate(self._entries):
+        for target, label in self._entries:
             info = self._info(target, label, self._current)
             await (await aiozc.async_update_service(info))  # type: ignore[arg-type]
-            self._infos[i] = info
 
     async def _withdraw(self) -> None:
         from zeroconf.asyncio import AsyncZeroconf
@@ -210,14 +203,12 @@ class Advertiser:
         aiozc = self._zc
         self._zc = None
         if not isinstance(aiozc, AsyncZeroconf):
-            self._infos = []
             self._entries = []
             return
         with contextlib.suppress(Exception):
             await aiozc.async_unregister_all_services()
         with contextlib.suppress(Exception):
             await aiozc.async_close()
-        self._infos = []
         self._entries = []
 
 

@@ -138,10 +138,6 @@ class Advert:
         except ValueError:
             return 0
 
-    @property
-    def is_ours(self) -> bool:
-        return "runtimes" in self.txt
-
     def line(self, address: str | None = None) -> str:
         """The 2009 ``stap-find-servers`` line: ``NAME IP PORT 'sysinfo=…'`` and the
         other TXT entries after it."""
@@ -154,21 +150,6 @@ class Advert:
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
-
-
-def merge(adverts: Iterable[Advert]) -> list[Advert]:
-    """One advert per (name, sysinfo) however many interfaces or protocols it was seen
-    on: addresses united, first-seen order kept."""
-    merged: dict[tuple[str, str, int], Advert] = {}
-    for a in adverts:
-        key = (a.name, a.sysinfo, a.port)
-        old = merged.get(key)
-        if old is None:
-            merged[key] = a
-        else:
-            addrs = old.addresses + tuple(x for x in a.addresses if x not in old.addresses)
-            merged[key] = Advert(old.name, old.host, old.port, addrs, {**a.txt, **old.txt})
-    return list(merged.values())
 
 
 @dataclass(frozen=True)
@@ -246,7 +227,6 @@ __all__ = [
     "decode_txt",
     "instance_label",
     "listed_compatible",
-    "merge",
     "order_addresses",
     "rank",
     "service_txt",

@@ -34,7 +34,7 @@ from ..translator.parser import PreprocessorContext, parse
 from ..translator.semantic import Program, elaborate
 from ..translator.source import DiagnosticPrinter, Source
 from ..translator.unparse import script_text
-from .options import LIMIT_NAMES, Options, parse_options
+from .options import LIMIT_NAMES, Options, parse_options, read_script_file
 
 USAGE = """\
 Usage: pystap [options] FILE [ARGS ...]        run script in file
@@ -226,17 +226,7 @@ class FrontEnd:
         if o.script_file == "-":
             data = self.stdin.read()
             return Source("<input>", data.decode("utf-8", "surrogateescape"))
-        path = self.cwd / o.script_file
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise InputError(f"Input file '{o.script_file}' is missing.") from None
-        except IsADirectoryError:
-            raise InputError(f"Input file '{o.script_file}' can't be opened for reading.") from None
-        except OSError as err:
-            raise InputError(
-                f"Input file '{o.script_file}' can't be opened for reading: {err.strerror}."
-            ) from None
+        data = read_script_file(self.cwd / o.script_file, o.script_file)
         return Source(o.script_file, data.decode("utf-8", "surrogateescape"))
 
     def preprocessor(self) -> PreprocessorContext:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 
 # stap's short options; a colon marks those taking a value.
 SHORT_OPTIONS = "hVvtp:I:e:o:R:r:a:m:kgPc:x:D:bs:uqiwl:d:L:FS:B:WG:"
@@ -296,3 +297,18 @@ def parse_options(argv: list[str]) -> Options:
         o.script_file = rest.pop(0)
     o.args = rest
     return o
+
+
+def read_script_file(path: Path, given: str) -> bytes:
+    """The script file the user named ``given``; InputError in stap's words."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"Input file '{given}' is missing.") from None
+    except IsADirectoryError:
+        raise InputError(f"Input file '{given}' can't be opened for reading.") from None
+    except OSError as err:
+        raise InputError(
+            f"Input file '{given}' can't be opened for reading: {err.strerror}."
+        ) from None
+

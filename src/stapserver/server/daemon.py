@@ -198,14 +198,9 @@ class CompileServer:
         runtime = "-"
         rc: int | str = "-"
         try:
-            timeout = self.config.read_timeout
-            try:
-                header = await asyncio.wait_for(reader.readexactly(framing.HEADER_SIZE), timeout)
-            except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
-                rc = "closed"
-                return
-            except TimeoutError:
-                rc = "timeout"
+            header = await _read(reader, framing.HEADER_SIZE, self.config.read_timeout)
+            if isinstance(header, str):
+                rc = header
                 return
             try:
                 length = framing.decode_length(header, self.config.max_compressed_request)
@@ -217,13 +212,9 @@ class CompileServer:
             if length == 0:
                 rc = "certificate"
                 return
-            try:
-                payload = await asyncio.wait_for(reader.readexactly(length), timeout)
-            except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
-                rc = "closed"
-                return
-            except TimeoutError:
-                rc = "timeout"
+            payload = await _read(reader, length, self.config.read_timeout)
+            if isinstance(payload, str):
+                rc = payload
                 return
             try:
                 request = req_mod.decode(payload, self.config.limits)
@@ -349,6 +340,16 @@ class CompileServer:
             )
         finally:
             shutil.rmtree(job, ignore_errors=True)
+
+
+async def _read(reader: asyncio.StreamReader, n: int, timeout: float) -> bytes | str:
+    """Exactly ``n`` bytes within ``timeout``, or why not: "closed" or "timeout"."""
+    try:
+        return await asyncio.wait_for(reader.readexactly(n), timeout)
+    except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+        return "closed"
+    except TimeoutError:
+        return "timeout"
 
 
 def _listening_socket(address: str, port: int) -> socket.socket:
