@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from cryptography import x509
 
-from ..discovery.adverts import Advert, Target, rank
+from ..discovery.adverts import Advert, LocalNetwork, Target, rank
 from ..discovery.browse import browse
 from ..discovery.netinfo import local_networks
 from ..errors import InputError, NetworkError, ProtocolError, StapError, TrustError, UsageError
@@ -123,6 +123,7 @@ class Client:
         self.stderr = stderr if stderr is not None else sys.stderr
         self.cwd = cwd or Path.cwd()
         self._adverts: list[Advert] | None = None
+        self._networks: list[LocalNetwork] | None = None
         self._databases: list[tuple[Path, list[x509.Certificate]]] | None = None
 
     # ------------------------------------------------------------------ trust
@@ -194,19 +195,25 @@ class Client:
             self._adverts = browse()
         return self._adverts
 
+    def networks(self) -> list[LocalNetwork]:
+        """This machine's networks (asked only when an advertised server is to be
+        reached: a server named with its port needs none of it)."""
+        if self._networks is None:
+            self._networks = local_networks()
+        return self._networks
+
     def attempts(
         self, target: Target, failures: list[str]
     ) -> Iterator[tuple[str, list[ServerAddress]]]:
         """The servers to try, in order, each with its addresses in order: the
         ``--server``s as given (one without a port looked up among the advertised ones),
         else the trusted compatible servers advertised on the local network."""
-        networks = local_networks()
         if not self.args.servers:
             choice = choose(self.browse(), target, self.trusts)
             if not choice.candidates:
                 raise NetworkError(explain(choice, target))
             for a in choice.candidates:
-                yield a.name, addresses_of(a, networks)
+                yield a.name, addresses_of(a, self.networks())
             return
         for address in self.args.servers:
             if address.port is not None:
@@ -219,7 +226,7 @@ class Client:
                     f"(--server={address}:PORT)"
                 )
             for a in found:
-                yield f"{address} ({a.name})", addresses_of(a, networks)
+                yield f"{address} ({a.name})", addresses_of(a, self.networks())
 
     def trusts(self, advert: Advert) -> bool:
         return advertised_trusted(advert.txt, self.databases())
