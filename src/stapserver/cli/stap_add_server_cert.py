@@ -1,13 +1,17 @@
 """``stap-add-server-cert CERTFILE DIRNAME``: trust a server by adding its certificate
-(PEM or DER, as SystemTap writes ``stap.cert``) to the client database DIRNAME."""
+(PEM or DER, as SystemTap writes ``stap.cert``) to the client database DIRNAME, and to
+SystemTap's NSS database there when certutil is installed.  NSS keys certificates by
+issuer and serial, and every SystemTap server certificate has the same issuer: one whose
+5-byte serial another trusted certificate already has is refused there (a warning;
+our client trusts it all the same)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from ..errors import InputError, UsageError
-from ..trust import certs, database
+from ..errors import InputError, TrustError, UsageError
+from ..trust import certs, database, nss
 from .common import run_command
 
 
@@ -30,6 +34,10 @@ def add(args: list[str]) -> int:
         raise InputError(f"stap-add-server-cert: cannot read {certfile}: {err.strerror}") from None
     cert = certs.load_certificate(data, f"stap-add-server-cert: {certfile}")
     database.add_trusted(Path(dirname), cert)
+    try:
+        nss.add(Path(dirname), cert)
+    except TrustError as err:  # our client trusts it all the same
+        sys.stderr.write(f"stap-add-server-cert: WARNING: SystemTap's own client will not: {err}\n")
     return 0
 
 

@@ -31,13 +31,13 @@ from typing import Any
 
 from .. import __version__
 from ..discovery.advertise import Advertiser, Identity, hostname
-from ..errors import ProtocolError, ServerError, StapError
+from ..errors import ProtocolError, ServerError, StapError, TrustError
 from ..frontend.options import parse_options
 from ..hostinfo import normalized_arch
 from ..protocol import archive, framing
 from ..protocol import request as req_mod
 from ..protocol import response as resp_mod
-from ..trust import database, signing
+from ..trust import database, nss, signing
 from ..trust.database import ServerIdentity
 from . import builds, worker
 from .targets import make_backend
@@ -486,12 +486,21 @@ async def serve(config: ServerConfig, ready_fd: int | None = None) -> int:
     db = config.db_dir or database.server_db_dir()
     identity, action = database.load_or_create_server_identity(db, key_bits=config.key_bits)
     # the user who starts a server trusts it
-    database.add_trusted(database.user_client_db_dir(), identity.cert)
+    user_db = database.user_client_db_dir()
+    database.add_trusted(user_db, identity.cert)
+    try:  # and SystemTap's client, through its NSS database
+        nss.add(user_db, identity.cert)
+    except TrustError as err:
+        nss_problem: str | None = str(err)
+    else:
+        nss_problem = None
     server = CompileServer(config, identity)
     port = await server.start()
     server.log(
         f"certificate {action}: {identity.cert_path} (SHA-256 {certs.fingerprint(identity.cert)})"
     )
+    if nss_problem is not None:
+        server.log(f"SystemTap's client of this user will not trust it: {nss_problem}")
     status = write_status(config, identity, port)
     advertiser = _advertiser(config, server, port) if config.advertise else None
     stop = asyncio.Event()

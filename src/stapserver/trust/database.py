@@ -170,8 +170,8 @@ def trusted_certificates(directory: Path) -> list[x509.Certificate]:
 
 def add_trusted(directory: Path, cert: x509.Certificate) -> Path:
     """Add ``cert`` to the client database ``directory`` (created, mode 755, if needed).
-    Also adds it to the NSS database there (SystemTap's client reads that one) when
-    certutil is installed.  Returns the file written; adding it twice changes nothing."""
+    Returns the file written; adding it twice changes nothing.  SystemTap's client
+    reads the NSS database in the same folder: :func:`.nss.add` writes that one."""
     _make_dir(directory, 0o755)
     check_permissions(directory, _owner_for(directory))
     folder = directory / CERTS_DIR
@@ -183,8 +183,6 @@ def add_trusted(directory: Path, cert: x509.Certificate) -> Path:
             _write_atomic(path, certs.pem(cert), 0o644)
         except OSError as err:
             raise TrustError(f"cannot add the certificate to {directory}: {err.strerror}") from None
-    # SystemTap's client reads the NSS database in the same folder
-    nss.add(directory, cert)
     return path
 
 
