@@ -79,12 +79,23 @@ def stap(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
     )
 
 
+NOISE = (
+    "Tip: ",
+    "Passes: via server",
+    "Keeping temporary directory",
+    "Try '--help' for more information.",
+    "A message like [man foo] means",
+)
+
+
 def without_noise(stderr: bytes) -> list[str]:
-    """stderr lines that say something about the script (not SystemTap's tips and
-    the client's own closing remarks)."""
+    """stderr lines that say something about the script (not SystemTap's tips, the
+    pointers to its manual after a usage error, and the client's closing remarks): a
+    usage error of ours is one line where stap adds "Try '--help' …" and a note on
+    "[man foo]"."""
     keep = []
     for line in stderr.decode(errors="replace").splitlines():
-        if line.startswith(("Tip: ", "Passes: via server", "Keeping temporary directory")):
+        if line.startswith(NOISE):
             continue
         keep.append(line)
     return keep

@@ -62,7 +62,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Env, Serve
 
 
 @settings(
-    max_examples=25,
+    # 25 random combinations a run; STAPSERVER_DIFFERENTIAL_EXAMPLES=500 searches further
+    max_examples=int(os.environ.get("STAPSERVER_DIFFERENTIAL_EXAMPLES", "25")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -222,7 +222,7 @@ def test_pass_numbers(value: str) -> None:
     assert parse_options(["-p", value, "-e", "x"]).last_pass == int(value)
 
 
-@pytest.mark.parametrize("value", ["0", "6", "x", "", "-1", "1.5", "12"])
+@pytest.mark.parametrize("value", ["0", "6", "x", "", "-1", "1.5", "12", "\u00b2", "\u0662"])
 def test_invalid_pass_number(value: str) -> None:
     assert usage_error(["-p", value, "-e", "x"]) == "Invalid pass number (should be 1-5)."
 

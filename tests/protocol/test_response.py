@@ -290,11 +290,14 @@ def test_half_a_manifest_refused(key: rsa.RSAPrivateKey, missing: str) -> None:
     assert str(err.value) == "the response's manifest or its signature is missing"
 
 
-def test_malformed_manifest_refused(key: rsa.RSAPrivateKey) -> None:
+@pytest.mark.parametrize(
+    "manifest", [b"not a manifest\n", f"{'0' * 64} \u00b2 stdout\n".encode(), b"a 12\n"]
+)
+def test_malformed_manifest_refused(key: rsa.RSAPrivateKey, manifest: bytes) -> None:
     data = response.encode(sample(), signer(key))
 
     def change(files: dict[str, bytes]) -> None:
-        files[MANIFEST] = b"not a manifest\n"
+        files[MANIFEST] = manifest
         files[MANIFEST_SIGNATURE] = signing.sign(key, files[MANIFEST])
 
     with pytest.raises(ProtocolError, match="manifest is malformed"):

@@ -460,6 +460,15 @@ def test_argument_number_stops_past_the_count() -> None:
     assert toks[0].junk_message == "command line argument out of range [1-2]"
 
 
+@pytest.mark.parametrize("text", ["$\u00b9", "@\u00b2", "$\u0663", "$\uff11"])
+def test_only_ascii_digits_number_an_argument(text: str) -> None:
+    # str.isdigit() takes superscripts and other scripts' digits; stap's isdigit does not:
+    # the sigil alone is an identifier character, the digit a junk character
+    toks = scan_all(text, ("a", "b"))
+    assert [t.type for t in toks] == [IDENT if text[0] == "$" else OP, JUNK]
+    assert toks[0].content == text[0]
+
+
 @pytest.mark.parametrize("text", ["$3", "@3", "$0", "@0"])
 def test_argument_out_of_range(text: str) -> None:
     (tok,) = scan_all(text, ("a", "b"))

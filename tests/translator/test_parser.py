@@ -1007,6 +1007,9 @@ def test_strverscmp() -> None:
     assert strverscmp("6.1.0", "6.1.0") == 0
     assert strverscmp("6.1", "6.1.0") < 0
     assert strverscmp("4.8", "4.10") < 0
+    # only 0-9 are digits (a superscript or another script's digit compares as a character)
+    assert strverscmp("6.\u00b9", "6.\u00b2") > 0
+    assert strverscmp("6.\u0663", "6.3") > 0
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ for root) with SIGTERM."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -40,7 +41,7 @@ def stop(args: list[str]) -> int:
     if len(args) != 1:
         raise UsageError("Usage: stap-stop-server PID")
     text = args[0]
-    if not text.isdigit() or int(text) <= 0:
+    if not re.fullmatch("[0-9]+", text) or int(text) <= 0:
         raise ServerError(f"{text} is not a systemtap server")
     pid = int(text)
     if not is_compile_server(pid):

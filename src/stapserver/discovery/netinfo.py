@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 
@@ -53,7 +54,7 @@ def local_networks(addresses: list[LocalAddress] | None = None) -> list[LocalNet
 def scope_name(address: str) -> str:
     """``fe80::1%3`` as ``fe80::1%eth0`` (zeroconf gives interface numbers)."""
     bare, sep, scope = address.partition("%")
-    if sep and scope.isdigit():
+    if sep and re.fullmatch("[0-9]+", scope):
         try:
             return f"{bare}%{socket.if_indextoname(int(scope))}"
         except OSError:

@@ -218,7 +218,7 @@ def parse_options(argv: list[str]) -> Options:
         elif name == "-v":
             o.verbose += 1
         elif name == "-p":
-            if not v.isdigit() or not 1 <= int(v) <= 5:
+            if not re.fullmatch("[0-9]+", v) or not 1 <= int(v) <= 5:
                 raise UsageError("Invalid pass number (should be 1-5).")
             o.last_pass = int(v)
         elif name == "-e":

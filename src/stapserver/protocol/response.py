@@ -132,7 +132,7 @@ def _check_manifest(files: dict[str, bytes], verify: Callable[[bytes, bytes], bo
     listed: dict[str, tuple[str, int]] = {}
     for line in manifest.decode("utf-8", "replace").splitlines():
         parts = line.split(" ", 2)
-        if len(parts) != 3 or not parts[1].isdigit():
+        if len(parts) != 3 or not re.fullmatch("[0-9]+", parts[1]):
             raise ProtocolError("the response's manifest is malformed")
         listed[parts[2]] = (parts[0], int(parts[1]))
     actual = {n for n in files if n not in (MANIFEST, MANIFEST_SIGNATURE)}

@@ -78,6 +78,11 @@ _STRING_CHUNK = re.compile(r'[^"\\\n]+')
 _KEPT_ESCAPES = frozenset("abtnvfr01234567\\x")
 
 
+def _is_digit(c: str) -> bool:
+    """0-9 only: ``str.isdigit`` also takes superscripts and other scripts' digits."""
+    return len(c) == 1 and "0" <= c <= "9"
+
+
 def quote_string(value: str) -> str:
     """How stap pastes ``@1``: the argument as a string literal."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -156,7 +161,7 @@ class Lexer:
             break
         self.saw_tokens = True
 
-        if c in "$@" and (c2 == "#" or c2.isdigit()):
+        if c in "$@" and (c2 == "#" or _is_digit(c2)):
             pasted = self._paste_argument(pos, c)
             if pasted is not None:
                 return pasted, ate_space
@@ -260,7 +265,7 @@ class Lexer:
         else:
             end = pos + 1
             idx = 0
-            while end < len(text) and text[end].isdigit() and idx <= len(self.args):
+            while end < len(text) and _is_digit(text[end]) and idx <= len(self.args):
                 idx = idx * 10 + int(text[end])
                 end += 1
             self.pos = end

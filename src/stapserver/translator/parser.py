@@ -92,12 +92,12 @@ class _Activation:
 def strverscmp(a: str, b: str) -> int:
     """Version comparison in the spirit of glibc's strverscmp: digit runs compare as
     numbers, everything else character by character."""
-    parts_a = re.findall(r"\d+|\D", a)
-    parts_b = re.findall(r"\d+|\D", b)
+    parts_a = re.findall(r"[0-9]+|[^0-9]", a)
+    parts_b = re.findall(r"[0-9]+|[^0-9]", b)
     for x, y in zip(parts_a, parts_b, strict=False):
         if x == y:
             continue
-        if x.isdigit() and y.isdigit():
+        if x[0] in "0123456789" and y[0] in "0123456789":
             return -1 if int(x) < int(y) else 1 if int(x) > int(y) else (-1 if x < y else 1)
         return -1 if x < y else 1
     return (len(parts_a) > len(parts_b)) - (len(parts_a) < len(parts_b))
