@@ -59,8 +59,10 @@ def one_request(address: ServerAddress, script: str, trusted: list) -> float:  #
     cert, data = exchange(address, payload, lambda c: decide(c, trusted))
     key = cert.public_key()
     resp = response.decode(
-        data, archive.Limits(max_compressed=1 << 30, max_uncompressed=1 << 30),
-        verify=lambda blob, sig: signing.verify(key, blob, sig), require_manifest=True,
+        data,
+        archive.Limits(max_compressed=1 << 30, max_uncompressed=1 << 30),
+        verify=lambda blob, sig: signing.verify(key, blob, sig),
+        require_manifest=True,
     )
     for name, blob in resp.module_files.items():
         if not name.endswith(".sgn"):
@@ -77,7 +79,10 @@ def main() -> None:
         os.environ.update(env)  # this process is the client: same databases
         started = subprocess.run(
             [str(BIN / "stap-start-server"), "--address", "127.0.0.1", "--max-threads", "2"],
-            env=env, capture_output=True, text=True, check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         pid = int(started.stdout)
         port = json.loads((root / "run" / f"{pid}.json").read_text())["port"]
@@ -90,22 +95,27 @@ def main() -> None:
                 t0 = time.perf_counter()
                 exchange(address, None, lambda c: decide(c, dbs))
                 tls.append(time.perf_counter() - t0)
-            report("TLS round trip alone (length 0)",
-                   f"median {percentile(tls, 50) * 1000:.2f} ms, "
-                   f"p99 {percentile(tls, 99) * 1000:.2f} ms")
+            report(
+                "TLS round trip alone (length 0)",
+                f"median {percentile(tls, 50) * 1000:.2f} ms, "
+                f"p99 {percentile(tls, 99) * 1000:.2f} ms",
+            )
 
             one_request(address, HELLO, dbs)  # warm the server (and its cache)
             times = [one_request(address, HELLO, dbs) for _ in range(200)]
-            report("hello world round trip (warm client, warm server)",
-                   f"median {percentile(times, 50) * 1000:.2f} ms, "
-                   f"p99 {percentile(times, 99) * 1000:.2f} ms", "<= 10 ms median")
+            report(
+                "hello world round trip (warm client, warm server)",
+                f"median {percentile(times, 50) * 1000:.2f} ms, "
+                f"p99 {percentile(times, 99) * 1000:.2f} ms",
+                "<= 10 ms median",
+            )
 
-            fresh = [
-                one_request(address, f"{HELLO} # {i}", dbs) for i in range(100)
-            ]
-            report("round trip, a new script each time (full build)",
-                   f"median {percentile(fresh, 50) * 1000:.2f} ms, "
-                   f"p99 {percentile(fresh, 99) * 1000:.2f} ms")
+            fresh = [one_request(address, f"{HELLO} # {i}", dbs) for i in range(100)]
+            report(
+                "round trip, a new script each time (full build)",
+                f"median {percentile(fresh, 50) * 1000:.2f} ms, "
+                f"p99 {percentile(fresh, 99) * 1000:.2f} ms",
+            )
 
             for clients, per_client in ((1, 200), (4, 200), (16, 200)):
                 failures = 0
@@ -124,22 +134,27 @@ def main() -> None:
                     failures = sum(pool.map(run_client, range(clients)))
                 wall = time.perf_counter() - t0
                 total = clients * per_client
-                report(f"throughput, {clients} concurrent client(s) x {per_client}",
-                       f"{total / wall:.0f} requests/s, {failures} failed of {total}",
-                       "no failure" if clients == 16 else "")
+                report(
+                    f"throughput, {clients} concurrent client(s) x {per_client}",
+                    f"{total / wall:.0f} requests/s, {failures} failed of {total}",
+                    "no failure" if clients == 16 else "",
+                )
 
             runs = []
             for _ in range(20):
                 t0 = time.perf_counter()
                 r = subprocess.run(
                     [str(BIN / "stap-client"), f"--server=127.0.0.1:{port}", "-e", HELLO],
-                    env=env, capture_output=True,
+                    env=env,
+                    capture_output=True,
                 )
                 runs.append(time.perf_counter() - t0)
                 assert r.stdout == b"Hello World!\n", r.stderr
-            report("stap-client hello world, whole process",
-                   f"median {percentile(runs, 50) * 1000:.0f} ms, "
-                   f"p99 {percentile(runs, 99) * 1000:.0f} ms")
+            report(
+                "stap-client hello world, whole process",
+                f"median {percentile(runs, 50) * 1000:.0f} ms, "
+                f"p99 {percentile(runs, 99) * 1000:.0f} ms",
+            )
         finally:
             subprocess.run([str(BIN / "stap-stop-server"), str(pid)], env=env, check=False)
 

@@ -55,8 +55,11 @@ def main() -> None:
         assert rc == 0 and out.getvalue() == f"{ITERATIONS} {ITERATIONS // 100}\n".encode()
         best = min(best, elapsed)
     ops = 2 * ITERATIONS / best
-    report("s <<< i; a[i % 100]++ (operations/s)", f"{ops:,.0f} ops/s "
-           f"({ITERATIONS:,} iterations in {best:.2f} s)", ">= 500,000 ops/s")
+    report(
+        "s <<< i; a[i % 100]++ (operations/s)",
+        f"{ops:,.0f} ops/s ({ITERATIONS:,} iterations in {best:.2f} s)",
+        ">= 500,000 ops/s",
+    )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from common import report  # noqa: E402 - after the path set-up
 
 HELLO = 'probe begin { printf("Hello World!\\n"); exit() }'
-P2 = 'global n probe timer.ms(10) { if (++n > 3) exit() } probe end { println(n) }'
+P2 = "global n probe timer.ms(10) { if (++n > 3) exit() } probe end { println(n) }"
 
 
 def cpu_seconds(pid: int) -> float:

@@ -38,8 +38,8 @@ SCRIPTS = [
     "global n, a function f(x) { return x * 2 } "
     'probe begin { a[1] = f(21); n++ } probe end { printf("%d %d\\n", a[1], n) }',
     "probe begin { printf(1 }",  # a parse error
-    "probe begin { x = 1; x = \"s\" }",  # a semantic error
-    "probe timer.s(1), kernel.function(\"vfs_read\")? { exit() }",
+    'probe begin { x = 1; x = "s" }',  # a semantic error
+    'probe timer.s(1), kernel.function("vfs_read")? { exit() }',
 ]
 
 
@@ -144,9 +144,7 @@ def test_pass_5_of_a_bpf_program_runs_stapbpf(env: Env, release: str) -> None:
         server.stop()
 
 
-def test_stap_builds_are_cached_until_what_they_depend_on_changes(
-    env: Env, release: str
-) -> None:
+def test_stap_builds_are_cached_until_what_they_depend_on_changes(env: Env, release: str) -> None:
     tapsets = env.root / "server-tapsets"
     tapsets.mkdir()
     (tapsets / "mine.stp").write_text("function mine() { return 1 }\n")

@@ -75,8 +75,15 @@ def _module_source() -> bytes:
     )
 
 
-def _response(env: Env, *, module: bytes, sign_with: object = None, manifest: bool = True,
-              module_sgn: bytes | None = None, alter_after: bytes | None = None) -> bytes:
+def _response(
+    env: Env,
+    *,
+    module: bytes,
+    sign_with: object = None,
+    manifest: bool = True,
+    module_sgn: bytes | None = None,
+    alter_after: bytes | None = None,
+) -> bytes:
     identity, _ = database.load_or_create_server_identity(env.server_db())
     key = sign_with or identity.key
     files = {MODULE_NAME: module}
@@ -84,7 +91,8 @@ def _response(env: Env, *, module: bytes, sign_with: object = None, manifest: bo
         files[MODULE_NAME + ".sgn"] = module_sgn
     resp = response.Response(rc=0, module_files=files)
     data = response.encode(
-        resp, sign=(lambda blob: signing.sign(key, blob)) if manifest else None  # type: ignore[arg-type]
+        resp,
+        sign=(lambda blob: signing.sign(key, blob)) if manifest else None,  # type: ignore[arg-type]
     )
     if alter_after is not None:
         entries = archive.read(data, archive.Limits())
@@ -108,8 +116,9 @@ def fake(env: Env) -> Iterator[object]:
 
 
 def _client(env: Env, port: int, tmp_path: Path) -> tuple[int, bytes, str]:
-    r = env.run("stap-client", f"--server=127.0.0.1:{port}", "-e", "probe begin { exit() }",
-                cwd=tmp_path)
+    r = env.run(
+        "stap-client", f"--server=127.0.0.1:{port}", "-e", "probe begin { exit() }", cwd=tmp_path
+    )
     return r.returncode, r.stdout, r.stderr.decode()
 
 
@@ -125,8 +134,9 @@ def _assert_refused(result: tuple[int, bytes, str], words: str) -> None:
 def test_module_altered_after_signing(env: Env, fake: object, tmp_path: Path) -> None:
     key = database.load_or_create_server_identity(env.server_db())[0].key
     good = _module_source()
-    data = _response(env, module=good, module_sgn=signing.sign(key, good),
-                     alter_after=good + b"# changed\n")
+    data = _response(
+        env, module=good, module_sgn=signing.sign(key, good), alter_after=good + b"# changed\n"
+    )
     server = fake(data)  # type: ignore[operator]
     _assert_refused(_client(env, server.port, tmp_path), "altered after signing")
 

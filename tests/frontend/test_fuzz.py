@@ -8,6 +8,7 @@ import contextlib
 import io
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -75,6 +76,8 @@ def test_random_probe_bodies_end_in_a_typed_error_or_output(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
           HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(st.lists(statements, min_size=1, max_size=4))
+# the statement strategy is recursive: hypothesis warns that its repr is large
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")
 def test_random_well_formed_scripts_run_or_end_in_a_typed_error(
     tmp_path: Path, body: list[ast.Stmt]
 ) -> None:

@@ -185,7 +185,8 @@ class Client:
                 return self.finish(address, cert, response, packed)
             if tried:
                 failures.append(
-                    tried[0] if len(tried) == 1 and label == str(addresses[0])
+                    tried[0]
+                    if len(tried) == 1 and label == str(addresses[0])
                     else f"server {label}: " + "; ".join(tried)
                 )
         raise NetworkError("; ".join(failures) if failures else "no server could be used")
@@ -262,9 +263,7 @@ class Client:
                 text = line.strip().decode(errors="replace")
                 return any(text == n or text.endswith("/" + n) for n in modules)
 
-            stdout = b"".join(
-                ln for ln in stdout.splitlines(keepends=True) if not names_module(ln)
-            )
+            stdout = b"".join(ln for ln in stdout.splitlines(keepends=True) if not names_module(ln))
         self.stderr.write(stderr.decode("utf-8", "surrogateescape"))
         self.stderr.flush()
         self.stdout.write(stdout)

@@ -56,9 +56,7 @@ class Browser:
         try:
             self._zc = Zeroconf(ip_version=IPVersion.All)
         except OSError as err:
-            raise NetworkError(
-                f"cannot browse the local network: {err.strerror or err}"
-            ) from None
+            raise NetworkError(f"cannot browse the local network: {err.strerror or err}") from None
         names = self._names
 
         def handler(

@@ -311,4 +311,3 @@ def read_script_file(path: Path, given: str) -> bytes:
         raise InputError(
             f"Input file '{given}' can't be opened for reading: {err.strerror}."
         ) from None
-
