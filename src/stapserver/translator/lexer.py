@@ -182,7 +182,7 @@ class Lexer:
                 kind = IDENT
             return self._token(kind, word, pos), ate_space
 
-        if c.isdigit() and c.isascii():
+        if _is_digit(c):
             m = _NUMBER.match(text, pos)
             assert m is not None
             self.pos = m.end()
