@@ -345,6 +345,10 @@ def test_kernel_release_and_arch() -> None:
 def test_compatible() -> None:
     assert parse_options(["--compatible=4.0", "-e", "x"]).compatible == "4.0"
     assert usage_error(["--compatible=abc", "-e", "x"]) == "Invalid --compatible version 'abc'."
+    # digits of other scripts are not version digits
+    for v in ("\u0663", "4.\u0663", "4.8\n"):
+        message = f"Invalid --compatible version '{v}'."
+        assert usage_error([f"--compatible={v}", "-e", "x"]) == message
 
 
 def test_output_include_and_harmless_options() -> None:

@@ -279,7 +279,7 @@ def parse_options(argv: list[str]) -> Options:
             o.privilege = "stapusr"
             o.privilege_set = True
         elif name == "--compatible":
-            if not re.match(r"^\d+(\.\d+)*$", v):
+            if not re.fullmatch(r"[0-9]+(\.[0-9]+)*", v):
                 raise UsageError(f"Invalid --compatible version '{v}'.")
             o.compatible = v
         elif name == "--no-global-var-display":

@@ -71,7 +71,7 @@ def encode(req: Request) -> bytes:
 
 
 def parse_version(text: str) -> tuple[int, ...]:
-    if not _VERSION.match(text):
+    if not _VERSION.fullmatch(text):
         raise ProtocolError(f"protocol version {text!r} is not a dotted number")
     return tuple(int(p) for p in text.split("."))
 
@@ -99,12 +99,12 @@ def decode(data: bytes, limits: archive.Limits) -> Request:
     if len(parts) != 3 or parts[0] != "sysinfo:":
         raise ProtocolError(f"malformed sysinfo {sysinfo!r}")
     release, arch = parts[1], parts[2]
-    if not _RELEASE.match(release) or not _ARCH.match(arch):
+    if not _RELEASE.fullmatch(release) or not _ARCH.fullmatch(arch):
         raise ProtocolError(f"malformed sysinfo {sysinfo!r}")
     locale: dict[str, str] = {}
     for line in _text(files.get("locale", b"")).splitlines():
         key, eq, value = line.partition("=")
-        if eq and key in LOCALE_NAMES and _LOCALE_VALUE.match(value):
+        if eq and key in LOCALE_NAMES and _LOCALE_VALUE.fullmatch(value):
             locale[key] = value
     mok = None
     if "mok_fingerprints" in files:
