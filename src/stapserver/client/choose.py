@@ -37,9 +37,7 @@ def choose(adverts: list[Advert], target: Target, trusted: Callable[[Advert], bo
 
 
 def _where(a: Advert) -> str:
-    addr = a.addresses[0] if a.addresses else a.host
-    host = f"[{addr}]" if ":" in addr else addr
-    return f"{a.name} ({host}:{a.port})"
+    return f"{a.name} ({ServerAddress(a.addresses[0] if a.addresses else a.host, a.port)})"
 
 
 def explain(choice: Choice, target: Target) -> str:

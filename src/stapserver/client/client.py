@@ -12,6 +12,7 @@ kernel modules with ``staprun``, BPF programs with ``stapbpf``.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import shutil
@@ -20,7 +21,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from cryptography import x509
 
@@ -147,16 +148,14 @@ class Client:
             return 0
         if not o.has_script:
             raise UsageError("A script must be specified.")
+        runtime = o.runtime or default_runtime()
         packed = pack(
             self.args.stap_args,
-            default_runtime=None,
+            default_runtime=runtime,
             stdin=self.stdin,
             cwd=self.cwd,
         )
         o = packed.options
-        runtime = o.runtime or default_runtime()
-        if o.runtime is None:
-            packed.request.argv = _with_runtime(packed.request.argv, runtime)
         target = Target(packed.request.release, packed.request.arch, runtime)
         payload = req_mod.encode(packed.request)
         failures: list[str] = []
@@ -166,11 +165,7 @@ class Client:
             for address in addresses:
                 try:
                     cert, data = exchange(address, payload, self.judge)
-                    key = cert.public_key()
-
-                    def verify(blob: bytes, sig: bytes, key: Any = key) -> bool:
-                        return signing.verify(key, blob, sig)
-
+                    verify = functools.partial(signing.verify, cert.public_key())
                     response = resp_mod.decode(data, RESPONSE_LIMITS, verify=verify)
                 except TrustError as err:
                     if explicit:
@@ -368,7 +363,7 @@ class _PathMapper(io.TextIOBase):
 
     def __init__(self, target: IO[str], paths: dict[str, str]) -> None:
         self.target = target
-        self.pairs = sorted(paths.items(), key=lambda kv: -len(kv[0]))
+        self.pairs = _longest_first(paths)
 
     def write(self, text: str) -> int:
         for sent, given in self.pairs:
@@ -379,18 +374,16 @@ class _PathMapper(io.TextIOBase):
         self.target.flush()
 
 
-def _with_runtime(argv: list[str], runtime: str) -> list[str]:
-    """``argv`` with ``--runtime=RUNTIME`` before the script's own arguments."""
-    if "--" in argv:
-        i = argv.index("--")
-        return [*argv[:i], f"--runtime={runtime}", *argv[i:]]
-    return [*argv, f"--runtime={runtime}"]
+def _longest_first(paths: dict[str, str]) -> list[tuple[str, str]]:
+    """The (sent, given) path pairs, longest sent path first: none is renamed inside
+    another."""
+    return sorted(paths.items(), key=lambda kv: -len(kv[0]))
 
 
 def _unmap(data: bytes, paths: dict[str, str]) -> bytes:
     """Messages name the script as the server saw it (``script/<path>``): name it as the
     user wrote it."""
-    for sent, given in sorted(paths.items(), key=lambda kv: -len(kv[0])):
+    for sent, given in _longest_first(paths):
         data = data.replace(sent.encode("utf-8", "surrogateescape"), given.encode())
     return data
 

@@ -85,7 +85,7 @@ def exchange(
                     if time.monotonic() > deadline:
                         raise NetworkError(f"server {address} did not finish its response in time")
             except ssl.SSLError as err:
-                if "EOF" in str(err) or "UNEXPECTED_EOF" in str(err):
+                if "EOF" in str(err):
                     pass  # a server that closes without close_notify: what we read is it
                 else:
                     raise NetworkError(f"TLS error with server {address}: {err}") from None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,7 +64,7 @@ class Advertiser:
         self._slots_dirty = asyncio.Event()
         self._current: list[LocalAddress] = []
         self._entries: list[tuple[TargetEntry, str]] = []
-        self._slots: int | None = None
+        self._slots = 0  # what the advertisement says: set when it is made
 
     # ------------------------------------------------------------------ control
     def start(self) -> None:
@@ -130,9 +129,9 @@ class Advertiser:
             runtimes=target.runtimes,
             certsha256=ident.certsha256,
             keysha256=ident.keysha256,
-            slots=self._slots if self._slots is not None else self.free_slots(),
+            slots=self._slots,
         )
-        packed = [ipaddress.ip_address(a.address.split("%", 1)[0]).packed for a in addrs]
+        packed = [a.ip.packed for a in addrs]
         return ServiceInfo(
             SERVICE_TYPE,
             f"{label}.{SERVICE_TYPE}",

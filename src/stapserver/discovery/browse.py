@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from ..errors import NetworkError
 from .adverts import SERVICE_TYPE, Advert, decode_txt
@@ -131,17 +131,10 @@ def browse(
     timeout: float = TIMEOUT,
     window: float = WINDOW,
     settle: float = SETTLE,
-    on_found: Callable[[Advert], None] | None = None,
 ) -> list[Advert]:
-    """Every server answering on the local network, each target once; ``on_found`` is
-    called as each arrives."""
-    found = []
+    """Every server answering on the local network, each target once."""
     with Browser(timeout=timeout, window=window, settle=settle) as b:
-        for advert in b.adverts():
-            found.append(advert)
-            if on_found is not None:
-                on_found(advert)
-    return found
+        return list(b.adverts())
 
 
 __all__ = ["SETTLE", "TIMEOUT", "WINDOW", "Browser", "browse"]

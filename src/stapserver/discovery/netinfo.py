@@ -44,9 +44,8 @@ def local_addresses() -> list[LocalAddress]:
 def local_networks(addresses: list[LocalAddress] | None = None) -> list[LocalNetwork]:
     nets = []
     for a in addresses if addresses is not None else local_addresses():
-        bare = a.address.split("%", 1)[0]
         nets.append(
-            LocalNetwork(a.interface, ipaddress.ip_network(f"{bare}/{a.prefix}", strict=False))
+            LocalNetwork(a.interface, ipaddress.ip_network(f"{a.ip}/{a.prefix}", strict=False))
         )
     return nets
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.name import _ASN1Type  # PrintableString has no public spelling
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
@@ -104,13 +105,15 @@ def pem(cert: x509.Certificate) -> bytes:
 
 def spki(cert: x509.Certificate) -> bytes:
     """The certificate's public key (SubjectPublicKeyInfo, DER): what survives renewal."""
-    return cert.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    return _spki(cert.public_key())
 
 
 def spki_of_key(key: rsa.RSAPrivateKey) -> bytes:
-    return key.public_key().public_bytes(
+    return _spki(key.public_key())
+
+
+def _spki(public_key: CertificatePublicKeyTypes) -> bytes:
+    return public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
 
@@ -150,6 +153,6 @@ def self_signed_ok(cert: x509.Certificate) -> bool:
     """Is the certificate signed by its own key?"""
     try:
         cert.verify_directly_issued_by(cert)
-    except (ValueError, TypeError, Exception):
+    except Exception:  # InvalidSignature, or a key or algorithm cryptography refuses
         return False
     return True

@@ -162,8 +162,9 @@ def trusted_certificates(directory: Path) -> list[x509.Certificate]:
                 continue  # a damaged entry trusts nothing
     known = {certs.der(c) for c in found}
     for cert in nss.trusted(directory):
-        if certs.der(cert) not in known:
-            known.add(certs.der(cert))
+        der = certs.der(cert)
+        if der not in known:
+            known.add(der)
             found.append(cert)
     return found
 
