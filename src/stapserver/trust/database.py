@@ -31,6 +31,7 @@ from . import certs, nss
 from .layout import (
     CERTS_DIR,
     _owner_for,
+    cert_files,
     check_permissions,
     client_db_dirs,
     global_client_db_dir,
@@ -150,16 +151,12 @@ def load_or_create_server_identity(
 def trusted_certificates(directory: Path) -> list[x509.Certificate]:
     """The certificates a client database trusts (after checking its permissions): our
     ``certs/`` files, then those of SystemTap's NSS database in the same folder."""
-    check_permissions(directory, _owner_for(directory))
-    folder = directory / CERTS_DIR
     found = []
-    if folder.is_dir():
-        check_permissions(folder, _owner_for(directory))
-        for path in sorted(folder.glob("*.pem")):
-            try:
-                found.append(certs.load_certificate(path.read_bytes(), str(path)))
-            except (TrustError, OSError):
-                continue  # a damaged entry trusts nothing
+    for path in cert_files(directory):
+        try:
+            found.append(certs.load_certificate(path.read_bytes(), str(path)))
+        except (TrustError, OSError):
+            continue  # a damaged entry trusts nothing
     known = {certs.der(c) for c in found}
     for cert in nss.trusted(directory):
         der = certs.der(cert)

@@ -95,15 +95,22 @@ def _owner_for(path: Path) -> int:
     return os.geteuid()
 
 
+def cert_files(directory: Path) -> list[Path]:
+    """The certificate files of a client database (``certs/*.pem``, sorted), after
+    checking the permissions of the database and of its ``certs/`` folder."""
+    owner = _owner_for(directory)
+    check_permissions(directory, owner)
+    folder = directory / CERTS_DIR
+    if not folder.is_dir():
+        return []
+    check_permissions(folder, owner)
+    return sorted(folder.glob("*.pem"))
+
+
 def trusted_fingerprints(directory: Path) -> set[str]:
     """The SHA-256 (lower-case hex) of every certificate a client database trusts,
     from the file names alone (after checking its permissions)."""
-    check_permissions(directory, _owner_for(directory))
-    folder = directory / CERTS_DIR
-    if not folder.is_dir():
-        return set()
-    check_permissions(folder, _owner_for(directory))
-    return {p.stem.lower() for p in folder.glob("*.pem")}
+    return {p.stem.lower() for p in cert_files(directory)}
 
 
 class TrustedSet:
@@ -133,6 +140,7 @@ class TrustedSet:
 __all__ = [
     "CERTS_DIR",
     "TrustedSet",
+    "cert_files",
     "check_permissions",
     "client_db_dirs",
     "global_client_db_dir",
