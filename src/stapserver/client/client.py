@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import io
-import os
 import shutil
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from ..discovery.adverts import Advert, LocalNetwork, Target, rank
 from ..discovery.browse import browse
 from ..discovery.netinfo import local_networks
 from ..errors import InputError, NetworkError, ProtocolError, StapError, TrustError, UsageError
+from ..files import write_atomic
 from ..frontend.options import Options, parse_options
 from ..hostinfo import default_runtime, staprun_path
 from ..protocol import archive
@@ -285,12 +285,9 @@ class Client:
         for fname in (name, name + signing.SIGNATURE_SUFFIX):
             if fname in files:
                 target = self.cwd / fname
-                tmp = target.with_name(f".{fname}.{os.getpid()}.tmp")
                 try:
-                    tmp.write_bytes(files[fname])
-                    os.replace(tmp, target)
+                    write_atomic(target, files[fname])
                 except OSError as err:
-                    tmp.unlink(missing_ok=True)
                     raise InputError(f"cannot write {target}: {err.strerror}") from None
 
     def run_module(

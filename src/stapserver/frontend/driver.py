@@ -25,6 +25,7 @@ from ..errors import (
     TranslateError,
     UsageError,
 )
+from ..files import write_atomic
 from ..hostinfo import normalized_arch
 from ..runtime import loader
 from ..runtime.engine import RunOptions, TextOut, run_module
@@ -452,12 +453,9 @@ def _hz(release: str) -> int:
 
 def write_module(path: Path, code: str) -> None:
     """Write the module file atomically: a reader sees the old file or the new one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(code, encoding="utf-8", errors="surrogateescape")
-        os.replace(tmp, path)
+        write_atomic(path, code.encode("utf-8", "surrogateescape"))
     except OSError as err:
-        tmp.unlink(missing_ok=True)
         raise InputError(f"Cannot write module file '{path}': {err.strerror}.") from None
 
 

@@ -32,6 +32,7 @@ from typing import Any
 from .. import __version__
 from ..discovery.advertise import Advertiser, Identity, hostname
 from ..errors import ProtocolError, ServerError, StapError, TrustError
+from ..files import write_atomic
 from ..frontend.options import parse_options
 from ..hostinfo import normalized_arch
 from ..protocol import archive, framing
@@ -473,9 +474,7 @@ def write_status(config: ServerConfig, identity: ServerIdentity, port: int) -> P
         "fingerprint": certs.fingerprint(identity.cert),
         "version": __version__,
     }
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(info, indent=1) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, (json.dumps(info, indent=1) + "\n").encode())
     return path
 
 

@@ -17,8 +17,6 @@ global ones) and writable by nobody else; the key is readable by its owner alone
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..errors import TrustError
+from ..files import write_atomic
 from . import certs, nss
 from .layout import (
     CERTS_DIR,
@@ -44,20 +43,6 @@ from .layout import (
 CERT_FILE = "stap.cert"
 KEY_FILE = "stap.key"
 NSS_FILES = ("cert9.db", "key4.db", "cert8.db", "key3.db")
-
-
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _make_dir(path: Path, mode: int = 0o755) -> None:
@@ -109,8 +94,8 @@ def load_or_create_server_identity(
             serialization.NoEncryption(),
         )
         try:
-            _write_atomic(key_path, key_pem, 0o600)
-            _write_atomic(cert_path, certs.der(new_cert), 0o644)
+            write_atomic(key_path, key_pem, mode=0o600, durable=True)
+            write_atomic(cert_path, certs.der(new_cert), mode=0o644, durable=True)
         except OSError as err:
             raise TrustError(f"cannot write the server certificate in {directory}: {err}") from None
         return ServerIdentity(key, new_cert, directory), "created"
@@ -138,7 +123,7 @@ def load_or_create_server_identity(
     if cert is None or certs.needs_renewal(cert, now):
         cert = certs.make_certificate(key, now=now)
         try:
-            _write_atomic(cert_path, certs.der(cert), 0o644)
+            write_atomic(cert_path, certs.der(cert), mode=0o644, durable=True)
         except OSError as err:
             raise TrustError(f"cannot write the server certificate {cert_path}: {err}") from None
         action = "renewed"
@@ -178,7 +163,7 @@ def add_trusted(directory: Path, cert: x509.Certificate) -> Path:
     path = folder / name
     if not path.exists():
         try:
-            _write_atomic(path, certs.pem(cert), 0o644)
+            write_atomic(path, certs.pem(cert), mode=0o644, durable=True)
         except OSError as err:
             raise TrustError(f"cannot add the certificate to {directory}: {err.strerror}") from None
     return path
