@@ -32,6 +32,22 @@ def test_hello_world_defaults_to_the_python_runtime(server: Server) -> None:
     assert "rc=0 runtime=python" in log
 
 
+def test_identical_requests_are_answered_from_the_cache_unless_it_is_off(env: Env) -> None:
+    script = 'probe begin { printf("cache me\\n"); exit() }'
+    for cache_on, options in ((True, []), (False, ["--cache-size", "0"])):
+        server = start_server(env, *options)
+        try:
+            logged = []
+            for _ in range(2):
+                r = client(server, "-p3", "-e", script)
+                assert r.returncode == 0, r.stderr  # type: ignore[attr-defined]
+                logged.append(server.log.read_text().splitlines()[-1])
+            assert "runtime=python " in logged[0], logged
+            assert ("runtime=python cached " in logged[1]) is cache_on, logged
+        finally:
+            server.stop()
+
+
 def test_passes_1_to_4_match_pystap(server: Server, tmp_path: Path) -> None:
     script = 'global n; probe timer.ms(5) { if (++n >= 3) exit() } probe end { printf("%d\\n", n) }'
     for p in ("-p1", "-p2", "-p3"):

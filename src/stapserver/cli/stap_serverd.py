@@ -41,47 +41,53 @@ def _port(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    defaults = ServerConfig()
     p = _Parser(prog="stap-serverd", description="SystemTap compile server (stapserver).")
     p.add_argument("--port", type=_port, default=0, help="TCP port (default: a random one)")
     p.add_argument("--address", default="", help="address to listen on (default: all)")
     p.add_argument(
         "--max-threads",
         type=_positive,
-        default=os.cpu_count() or 1,
+        default=defaults.max_threads,
         help="builds running at once (default: the number of CPUs)",
     )
     p.add_argument("--log", type=Path, help="append one line per request to this file")
     p.add_argument(
         "--max-request-size",
         type=_positive,
-        default=ServerConfig().max_request_size,
+        default=defaults.max_request_size,
         help="largest request once unpacked, in bytes",
     )
     p.add_argument(
         "--max-compressed-request",
         type=_positive,
-        default=ServerConfig().max_compressed_request,
+        default=defaults.max_compressed_request,
         help="largest request as sent, in bytes",
     )
     p.add_argument("--ssl", type=Path, help="server certificate database folder")
     p.add_argument(
         "--read-timeout",
         type=float,
-        default=30.0,
+        default=defaults.read_timeout,
         help="seconds a client may take to send its request",
     )
-    p.add_argument("--build-timeout", type=float, default=300.0, help="seconds a build may take")
+    p.add_argument(
+        "--build-timeout",
+        type=float,
+        default=defaults.build_timeout,
+        help="seconds a build may take",
+    )
     p.add_argument(
         "--key-bits",
         type=int,
-        default=4096,
+        default=defaults.key_bits,
         choices=(2048, 3072, 4096),
         help="RSA key size of a new server certificate (default 4096, as SystemTap)",
     )
     p.add_argument(
         "--cache-size",
         type=int,
-        default=64,
+        default=defaults.cache_bytes // (1024 * 1024),
         help="MiB of responses kept for identical requests (0: no cache)",
     )
     p.add_argument(

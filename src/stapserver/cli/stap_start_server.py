@@ -51,7 +51,7 @@ def start(args: list[str]) -> int:
 def start_server(args: list[str]) -> int:
     """Start ``stap-serverd ARGS`` detached; its PID once it accepts connections."""
     # the daemon's own parser: a bad option is reported here, before anything starts
-    stap_serverd.parser().parse_args(args)
+    ns = stap_serverd.parser().parse_args(args)
     rfd, wfd = os.pipe()
     try:
         proc = subprocess.Popen(
@@ -74,18 +74,13 @@ def start_server(args: list[str]) -> int:
     if not line.startswith("READY "):
         raise ServerError(f"stap-start-server: unexpected answer from the server: {line!r}")
     port = int(line.split()[1])
-    _check_accepts(args, port)
+    _check_accepts(ns.address, port)
     return proc.pid
 
 
-def _check_accepts(args: list[str], port: int) -> None:
-    """Connect once: the server is up only if it accepts."""
-    address = "127.0.0.1"
-    for i, a in enumerate(args):
-        if a.startswith("--address="):
-            address = a.split("=", 1)[1]
-        elif a == "--address" and i + 1 < len(args):
-            address = args[i + 1]
+def _check_accepts(address: str, port: int) -> None:
+    """Connect once to the server listening on ``address`` (as ``--address`` gives it):
+    the server is up only if it accepts."""
     if address in ("", "0.0.0.0"):
         address = "127.0.0.1"
     elif address == "::":

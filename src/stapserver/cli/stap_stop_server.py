@@ -12,7 +12,8 @@ from pathlib import Path
 from ..errors import ServerError, UsageError
 from .common import run_command
 
-DAEMON_MARKERS = ("stapserver.cli.stap_serverd", "stap-serverd")
+DAEMON_MODULE = "stapserver.cli.stap_serverd"  # python -m ... (how stap-start-server runs it)
+DAEMON_COMMAND = "stap-serverd"  # the console script
 
 
 def is_compile_server(pid: int) -> bool:
@@ -21,10 +22,7 @@ def is_compile_server(pid: int) -> bool:
     except OSError:
         return False
     words = [w.decode(errors="replace") for w in cmdline if w]
-    return any(
-        w == "stapserver.cli.stap_serverd" or os.path.basename(w) == "stap-serverd"
-        for w in words[:3]
-    )
+    return any(w == DAEMON_MODULE or os.path.basename(w) == DAEMON_COMMAND for w in words[:3])
 
 
 def owner(pid: int) -> int | None:

@@ -61,7 +61,6 @@ class ServerConfig:
     shutdown_timeout: float = 30.0
     db_dir: Path | None = None
     key_bits: int = 4096
-    status_dir: Path | None = None
     cache_bytes: int = 64 * 1024 * 1024  # responses kept for identical requests
     advertise: bool = True  # DNS-SD on the local network
     releases: list[str] = field(default_factory=list)  # -r: more kernels for stap
@@ -130,8 +129,6 @@ class CompileServer:
                 self._log_file = open(config.log, "a", buffering=1)  # noqa: SIM115
             except OSError as err:
                 raise ServerError(f"cannot open log file {config.log}: {err.strerror}") from None
-        self.requests = 0
-        self.cache_hits = 0
         self._cache: OrderedDict[bytes, tuple[int, bytes]] = OrderedDict()
         self._cache_size = 0
         self.backend = make_backend(
@@ -226,21 +223,23 @@ class CompileServer:
                 return
             summary = " ".join(shlex.quote(a) for a in request.argv)
             runtime = _runtime_of(request.argv)
-            state = b""
-            if runtime != "python" and self.backend.refusal(runtime, request.release) is None:
-                state = await asyncio.to_thread(self.backend.state, request.release)
-            key = cache_key(request, state)
+            refusal = self.backend.refusal(runtime, request.release)
+            key = None
+            if self.config.cache_bytes > 0:  # else nothing is kept: no key to work out
+                state = b""
+                if runtime != "python" and refusal is None:
+                    state = await asyncio.to_thread(self.backend.state, request.release)
+                key = cache_key(request, state)
             cached = self._cache_get(key)
             if cached is not None:
                 rc, data = cached
-                self.cache_hits += 1
                 runtime += " cached"
             else:
                 async with self.slots:
                     self.active += 1
                     self.on_slots_changed()
                     try:
-                        response = await self.build(request)
+                        response = await self.build(request, runtime, refusal)
                     finally:
                         self.active -= 1
                         self.on_slots_changed()
@@ -252,7 +251,6 @@ class CompileServer:
             rc = "error"
             summary = f"internal error: {type(err).__name__}: {err}"
         finally:
-            self.requests += 1
             ms = int((time.monotonic() - started) * 1000)
             self.log(f"{client} rc={rc} runtime={runtime} {ms}ms args: {summary}")
             with contextlib.suppress(Exception):
@@ -291,9 +289,10 @@ class CompileServer:
         except (ConnectionError, TimeoutError, ssl.SSLError, RuntimeError):
             pass
 
-    async def build(self, request: req_mod.Request) -> resp_mod.Response:
-        runtime = _runtime_of(request.argv)
-        refusal = self.backend.refusal(runtime, request.release)
+    async def build(
+        self, request: req_mod.Request, runtime: str, refusal: str | None
+    ) -> resp_mod.Response:
+        """The response to ``request`` for ``runtime`` (its refusal, if it has one)."""
         if refusal is not None:
             return _error_response(refusal)
         job = Path(tempfile.mkdtemp(prefix="stapserver-"))
@@ -461,7 +460,7 @@ def _collect_modules(folder: Path, identity: ServerIdentity) -> dict[str, bytes]
 
 
 def write_status(config: ServerConfig, identity: ServerIdentity, port: int) -> Path:
-    folder = config.status_dir or status_dir()
+    folder = status_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{os.getpid()}.json"
     from ..trust import certs

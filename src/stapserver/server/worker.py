@@ -1,6 +1,6 @@
-"""One request's build, in a process of its own: ``python -I -m stapserver.server.worker``.
+"""One request's build, in a process of its own (forked by :mod:`.builds`).
 
-The daemon unpacks the request into a private folder, starts this module there with the
+The daemon unpacks the request into a private folder, runs :func:`build` there with the
 client's arguments, and collects its exit status, its output and the module it writes
 into ``stap000000/``.  What a remote user may ask is checked here, as ``stap
 --client-options`` checks it: no option that touches the server's files or build
@@ -11,7 +11,6 @@ the request, and at most pass 4 (pass 5 runs on the client).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -21,18 +20,20 @@ from ..frontend.driver import FrontEnd
 from ..frontend.options import Options, parse_options
 
 MODULE_DIR = "stap000000"
-FORBIDDEN = {
-    "-R": "-R",
-    "-B": "-B",
-    "-k": "-k",
-    "--tmpdir": "--tmpdir",
-    "--remote": "--remote",
-    "--sysroot": "--sysroot",
-    "--sysenv": "--sysenv",
-    "--use-server": "--use-server",
-    "--list-servers": "--list-servers",
-    "--trust-servers": "--trust-servers",
-}
+FORBIDDEN = frozenset(
+    [
+        "-R",
+        "-B",
+        "-k",
+        "--tmpdir",
+        "--remote",
+        "--sysroot",
+        "--sysenv",
+        "--use-server",
+        "--list-servers",
+        "--trust-servers",
+    ]
+)
 STAPDEV_ONLY = ("-I", "-m", "-D", "-g")
 
 
@@ -49,7 +50,7 @@ def check_client_options(o: Options, root: Path) -> None:
     """Refuse what a remote user must not control (UsageError names it)."""
     for name, _ in o.given:
         if name in FORBIDDEN:
-            raise UsageError(f"option {FORBIDDEN[name]} is not allowed in a request to a server")
+            raise UsageError(f"option {name} is not allowed in a request to a server")
         if name in STAPDEV_ONLY and o.privilege != "stapdev":
             raise UsageError(
                 f"You can't specify {name} when --privilege={o.privilege} is specified."
@@ -67,8 +68,7 @@ def check_client_options(o: Options, root: Path) -> None:
                 f"-I {d} is not part of the request (the client sends it as tapset/...)"
             )
         _inside(root, d, "tapset folder")
-    if o.output is not None:
-        o.output = None  # pass-5 output: the client's business
+    o.output = None  # pass-5 output: the client's business
     o.command = None
     o.target_pid = None
     o.last_pass = min(o.last_pass, 4)
@@ -90,19 +90,3 @@ def build(args: list[str], release: str, arch: str) -> int:
         message = str(err)
         sys.stderr.write(message if message.endswith("\n") else message + "\n")
         return err.exit_status
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="stapserver-worker")
-    parser.add_argument("--release", required=True)
-    parser.add_argument("--arch", required=True)
-    parser.add_argument("args", nargs=argparse.REMAINDER)
-    ns = parser.parse_args(argv)
-    args = list(ns.args)
-    if args and args[0] == "--":
-        args = args[1:]
-    return build(args, ns.release, ns.arch)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
