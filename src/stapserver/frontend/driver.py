@@ -373,7 +373,7 @@ class FrontEnd:
 
         # pass 4
         timer = PassTimer()
-        loader.compile_source(code, module_file)  # a module that does not compile stops here
+        compiled = loader.compile_source(code, module_file)  # what does not compile stops here
         if o.last_pass == 4 or o.module_name:
             write_module((self.module_dir or self.cwd) / module_file, code)
         if o.verbose:
@@ -383,7 +383,7 @@ class FrontEnd:
             return 0
 
         # pass 5
-        return self.run_pass5(loader.load_source(code, module_file))
+        return self.run_pass5(loader.load_compiled(compiled, module_file))
 
     def run_pass5(self, module: object) -> int:
         o = self.o

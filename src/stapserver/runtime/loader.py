@@ -29,7 +29,11 @@ def compile_source(code: str, name: str) -> CodeType:
 
 def load_source(code: str, name: str) -> Any:
     """Compile and initialise module source ``code`` (``name`` is its file name)."""
-    compiled = compile_source(code, name)
+    return load_compiled(compile_source(code, name), name)
+
+
+def load_compiled(compiled: CodeType, name: str) -> Any:
+    """Initialise a module :func:`compile_source` compiled, checking its ABI."""
     namespace: dict[str, Any] = {"__name__": "stapmodule_" + Path(name).stem}
     try:
         exec(compiled, namespace)
