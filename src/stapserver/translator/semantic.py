@@ -191,7 +191,8 @@ class Elaborator:
         self, bodies: list[tuple[ast.Block, list[ast.Expr]]], probes: list[DerivedProbe]
     ) -> None:
         """stap's warnings for variables read but never written: locals of each probe,
-        then of each function (by name), then globals."""
+        then of each function (by name), then globals.  Marks what is read and written
+        (``mark_uses``), once for the whole pass."""
         functions = sorted(self.used_functions, key=lambda f: f.name)
         roots: list[ast.Stmt] = [b for b, _ in bodies]
         roots += [f.body for f in functions if isinstance(f.body, ast.Block)]
@@ -1028,11 +1029,9 @@ class Elaborator:
             for st in _walk_stmts(root):
                 for e, void_ok in _stmt_exprs(st):
                     check(e, void_ok)
-                mark_stmt_uses(st)
         for p in probes:
             if p.condition is not None:
                 check(p.condition, False)
-                mark_uses(p.condition)
         for g in self.script.globals:
             if (g.read or g.written) and g.type == UNKNOWN:
                 self.error("unresolved type ", g.tok)
