@@ -10,13 +10,11 @@ to stap.  ``-u`` (unoptimized) is not honoured: stap folds at every level but -u
 
 from __future__ import annotations
 
+from ..runtime import ops
+from ..runtime.base import INT64_MAX, INT64_MIN, wrap
 from . import ast
 from .lexer import decode_string
 from .unparse import spelling
-
-INT64_MIN = -(1 << 63)
-INT64_MAX = (1 << 63) - 1
-_MASK = (1 << 64) - 1
 
 
 class FoldError(Exception):
@@ -27,35 +25,14 @@ class FoldError(Exception):
         self.message = message
 
 
-def _wrap(v: int) -> int:
-    return ((v + (1 << 63)) & _MASK) - (1 << 63)
-
-
-def _cdiv(a: int, b: int) -> int:
-    q = abs(a) // abs(b)
-    return q if (a < 0) == (b < 0) else -q
-
-
-def _cmod(a: int, b: int) -> int:
-    r = abs(a) % abs(b)
-    return r if a >= 0 else -r
-
-
 def pure(e: ast.Expr) -> bool:
     """No side effects (no assignment, increment, call or output): folding may drop it."""
-    if isinstance(e, ast.Assignment | ast.Crement | ast.FunctionCall | ast.PrintFormat):
-        return False
-    if isinstance(e, ast.EmbeddedExpr):
-        return False
-    from .semantic import _expr_children
+    from .semantic import _walk_expr
 
-    for _, child in _expr_children(e):
-        if isinstance(child, list):
-            if not all(c is None or pure(c) for c in child):
-                return False
-        elif isinstance(child, ast.Expr) and not pure(child):
-            return False
-    return True
+    return not any(isinstance(x, _EFFECTS) for x in _walk_expr(e))
+
+
+_EFFECTS = (ast.Assignment, ast.Crement, ast.FunctionCall, ast.PrintFormat, ast.EmbeddedExpr)
 
 
 def _num(e: ast.Expr) -> int | None:
@@ -79,16 +56,16 @@ def _fold_binary(e: ast.Binary) -> ast.Expr:
     if left is not None and right is not None:
         if op in ("+", "-", "*"):
             value = left + right if op == "+" else left - right if op == "-" else left * right
-            value = _wrap(value)
+            value = wrap(value)
         elif op in ("&", "|", "^"):
             value = left & right if op == "&" else left | right if op == "|" else left ^ right
         elif op in (">>", "<<"):
             count = max(min(right, 64), 0) & 63  # C's shift by 64 is x86's shift by 0
-            value = left >> count if op == ">>" else _wrap(left << count)
-        elif op == "/":
-            value = INT64_MIN if (left == INT64_MIN and right == -1) else _cdiv(left, right)
+            value = left >> count if op == ">>" else wrap(left << count)
+        elif op == "/":  # the run time's arithmetic (the divisor is not 0: see above)
+            value = ops.div(left, right, "")
         elif op == "%":
-            value = 0 if (left == INT64_MIN and right == -1) else _cmod(left, right)
+            value = ops.mod(left, right, "")
         else:
             raise FoldError(f"unsupported binary operator {op}")
         return _lit(e.tok, value)
@@ -219,7 +196,7 @@ def fold(e: ast.Expr) -> ast.Expr:
         if v is None:
             return e
         if e.op == "-":
-            v = _wrap(-v)
+            v = ops.neg(v)
         elif e.op == "!":
             v = int(not v)
         elif e.op == "~":

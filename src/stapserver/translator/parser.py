@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from ..errors import ParseError
+from ..runtime.base import wrap
 from ..runtime.printf import FormatError, parse_format
 from . import ast
 from .lexer import Lexer, decode_string
@@ -494,8 +495,7 @@ class Parser:
             raise _Err("number invalid or out of range", t)
         if neg:
             value = -value
-        # as C's (int64_t) of an unsigned 64-bit value
-        return ((value + (1 << 63)) & _UINT64_MAX) - (1 << 63)
+        return wrap(value)  # as C's (int64_t) of an unsigned 64-bit value
 
     # ------------------------------------------------------------------ top level
     def parse(self) -> ast.ScriptFile:
