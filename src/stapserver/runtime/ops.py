@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .base import INT64_MAX, INT64_MIN, ActionLimitError, ScriptError, wrap
-from .stats import HistSpec, Stat
+from .stats import HIST_ELISION, HistSpec, Stat
 
 __all__ = [
     "ActionLimitError",
@@ -261,7 +261,7 @@ def hist_text(
     params: tuple[int, ...],
     where: str,
     maxlen: int | None = None,
-    elision: int = 2,
+    elision: int = HIST_ELISION,
 ) -> bytes:
     try:
         if kind == "log":

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from .. import __version__
 from ..errors import TranslateError
+from ..runtime import printf, stats
 from ..runtime.tapset import lookup as tapset_lookup
 from . import ast
 from .ast import LONG, STATS, STRING
@@ -54,7 +55,7 @@ class Settings:
     MAXNESTING: int | None = None  # None: computed from the script's call graph
     MAXERRORS: int = 0
     MAXSKIPPED: int = 100
-    HIST_ELISION: int = 2
+    HIST_ELISION: int = stats.HIST_ELISION
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -101,6 +102,7 @@ class CodeGenerator:
         self.loop_depth = 0
         self.dispatch_names: dict[int, str] = {}  # id(first overload) -> dispatcher
         self.dispatched: set[int] = set()  # functions only called through a dispatcher
+        self.groups: list[list[ast.FunctionDecl]] = []  # set by _plan_dispatch
         self.settings = settings
         self.name = module_name
         self.msl = settings.MAXSTRINGLEN - 1
@@ -164,7 +166,7 @@ class CodeGenerator:
         self._plan_dispatch()
         for f in self.p.functions:
             funcs += self.function(f)
-        for group in self._groups():
+        for group in self.groups:
             if id(group[0]) in self.dispatch_names:
                 funcs += self.dispatcher(group)
         handlers: list[str] = []
@@ -332,7 +334,7 @@ class CodeGenerator:
         self.in_probe = True
         self.loop_depth = 0
         body: list[str] = ["        _act = _budget"]
-        static = self.actions.body_count(probe.body)
+        static = self.actions.stmt_count(probe.body)
         if static is not None:
             # a loop-free handler is checked once, on entry, with no location
             body.append(f"        if _act < {static}:")
@@ -827,7 +829,8 @@ class CodeGenerator:
             fmt = self.const("F", e.format)
             args = "".join(self.expr(a) + ", " for a in e.args)
             if e.to_string:
-                cut = f"[:{self.msl}]" if self.msl < 511 else ""
+                # render_string keeps printf.MAXSTRINGLEN - 1 bytes: cut only below that
+                cut = f"[:{self.msl}]" if self.msl < printf.MAXSTRINGLEN - 1 else ""
                 return f"{fmt}.render_string(({args})){cut}"
             return f"_out({fmt}.render(({args})))"
         parts = []
@@ -845,16 +848,15 @@ class CodeGenerator:
         return f"_out({text})"
 
     # ------------------------------------------------------------------ overloads
-    def _groups(self) -> list[list[ast.FunctionDecl]]:
-        groups: dict[tuple[str, int], list[ast.FunctionDecl]] = {}
-        for f in self.p.functions:
-            groups.setdefault((f.name, len(f.params)), []).append(f)
-        return [sorted(g, key=lambda f: f.priority) for g in groups.values()]
-
     def _plan_dispatch(self) -> None:
         """Overloaded functions, and functions that may say ``next``, are called through
-        a dispatcher that tries each definition in turn."""
-        for group in self._groups():
+        a dispatcher that tries each definition in turn (``self.groups``: the functions
+        by name and arity, in priority order)."""
+        by_signature: dict[tuple[str, int], list[ast.FunctionDecl]] = {}
+        for f in self.p.functions:
+            by_signature.setdefault((f.name, len(f.params)), []).append(f)
+        self.groups = [sorted(g, key=lambda f: f.priority) for g in by_signature.values()]
+        for group in self.groups:
             if len(group) > 1 or any(_has_next(f) for f in group):
                 first = group[0]
                 self.dispatch_names[id(first)] = "d_" + self.function_names[id(first)][2:]
@@ -885,9 +887,6 @@ class ActionCounter:
             self._active.discard(key)
         self._functions[key] = count
         return count
-
-    def body_count(self, body: ast.Stmt) -> int | None:
-        return self.stmt_count(body)
 
     def call_count(self, call: ast.FunctionCall) -> int | None:
         if call.decl is None or id(call.decl) in self._dispatched:
