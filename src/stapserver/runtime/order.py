@@ -104,11 +104,17 @@ def _insertion_sort(a: list[T], first: int, last: int, less: Less[T]) -> None:
             a[first + 1 : i + 1] = a[first:i]
             a[first] = value
         else:
-            j = i
-            while less(value, a[j - 1]):
-                a[j] = a[j - 1]
-                j -= 1
-            a[j] = value
+            _unguarded_insert(a, i, less)
+
+
+def _unguarded_insert(a: list[T], i: int, less: Less[T]) -> None:
+    """Move ``a[i]`` down to its place; an element not greater than it is ahead."""
+    value = a[i]
+    j = i
+    while less(value, a[j - 1]):
+        a[j] = a[j - 1]
+        j -= 1
+    a[j] = value
 
 
 def std_sort(items: list[T], less: Less[T]) -> list[T]:
@@ -120,12 +126,7 @@ def std_sort(items: list[T], less: Less[T]) -> list[T]:
     if n > _THRESHOLD:
         _insertion_sort(items, 0, _THRESHOLD, less)
         for i in range(_THRESHOLD, n):  # unguarded: a smaller element is ahead
-            value = items[i]
-            j = i
-            while less(value, items[j - 1]):
-                items[j] = items[j - 1]
-                j -= 1
-            items[j] = value
+            _unguarded_insert(items, i, less)
     else:
         _insertion_sort(items, 0, n, less)
     return items
