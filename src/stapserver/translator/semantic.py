@@ -9,7 +9,8 @@ wording.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator
+import functools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from ..errors import SemanticError
@@ -244,11 +245,7 @@ class Elaborator:
                         out.append(DerivedProbe(spec, point.text(), probe.tok, probe.body, None))
                 scope = _Scope(self.body_locals.setdefault(id(probe.body), {}))
                 self._resolve_stmt(probe.body, scope)
-                for _ in range(10):
-                    self._changed = False
-                    self._infer_stmt(probe.body, None)
-                    if not self._changed:
-                        break
+                self._infer_until_stable(functools.partial(self._infer_stmt, probe.body, None), 10)
         return out
 
     # ------------------------------------------------------------------ probes
@@ -620,8 +617,8 @@ class Elaborator:
                 g.written = True
         # stap's order: functions (by name), then probes, until no type changes
         functions = sorted(self.used_functions, key=lambda f: f.name)
-        for _ in range(50):
-            self._changed = False
+
+        def infer_once() -> None:
             for f in functions:
                 if isinstance(f.body, ast.Block):
                     self._infer_stmt(f.body, f)
@@ -630,8 +627,16 @@ class Elaborator:
             for p in probes:
                 if p.condition is not None:
                     self._infer(p.condition, LONG)
+
+        self._infer_until_stable(infer_once, 50)
+
+    def _infer_until_stable(self, infer_once: Callable[[], None], rounds: int) -> None:
+        """Run type inference again until a round changes no type (at most ``rounds``)."""
+        for _ in range(rounds):
+            self._changed = False
+            infer_once()
             if not self._changed:
-                break
+                return
 
     def _unify_decl(self, decl: ast.VarDecl, t: str, tok: Token) -> str:
         if t == UNKNOWN:
