@@ -38,7 +38,7 @@ from ..hostinfo import normalized_arch
 from ..protocol import archive, framing
 from ..protocol import request as req_mod
 from ..protocol import response as resp_mod
-from ..trust import database, nss, signing
+from ..trust import certs, database, nss, signing
 from ..trust.database import ServerIdentity
 from . import builds, worker
 from .targets import make_backend
@@ -91,8 +91,6 @@ def tls_context(identity: ServerIdentity) -> ssl.SSLContext:
     """The server side of TLS.  Python's ssl loads a certificate from PEM only, and the
     database keeps it as DER (as SystemTap does): hand it over through a private file."""
     from cryptography.hazmat.primitives import serialization
-
-    from ..trust import certs
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -463,8 +461,6 @@ def write_status(config: ServerConfig, identity: ServerIdentity, port: int) -> P
     folder = status_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{os.getpid()}.json"
-    from ..trust import certs
-
     info: dict[str, Any] = {
         "pid": os.getpid(),
         "port": port,
@@ -479,8 +475,6 @@ def write_status(config: ServerConfig, identity: ServerIdentity, port: int) -> P
 
 async def serve(config: ServerConfig, ready_fd: int | None = None) -> int:
     """Run a server until SIGTERM/SIGINT; 0 on a clean stop."""
-    from ..trust import certs
-
     db = config.db_dir or database.server_db_dir()
     identity, action = database.load_or_create_server_identity(db, key_bits=config.key_bits)
     # the user who starts a server trusts it
@@ -522,16 +516,14 @@ async def serve(config: ServerConfig, ready_fd: int | None = None) -> int:
 def _advertiser(config: ServerConfig, server: CompileServer, port: int) -> Advertiser:
     """Advertise one entry per kernel release SystemTap builds for here; without it,
     one for the python runtime (any kernel) naming this machine's own release."""
-    from ..trust import certs
-
     cert = server.identity.cert
     identity = Identity(
         hostname=hostname(),
         port=port,
         version=resp_mod.SERVER_VERSION,
         certinfo=certs.serial_text(cert),
-        certsha256=hashlib.sha256(certs.der(cert)).hexdigest(),
-        keysha256=hashlib.sha256(certs.spki(cert)).hexdigest(),
+        certsha256=certs.sha256_hex(cert),
+        keysha256=certs.key_sha256_hex(cert),
         optinfo=server.backend.optinfo,
     )
     targets = server.backend.targets()

@@ -10,6 +10,7 @@ server, object signing).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import socket
 import time
 from dataclasses import dataclass
@@ -121,6 +122,18 @@ def _spki(public_key: CertificatePublicKeyTypes) -> bytes:
 def fingerprint(cert: x509.Certificate) -> str:
     """SHA-256 of the certificate, as ``AB:CD:...``."""
     return ":".join(f"{b:02X}" for b in cert.fingerprint(hashes.SHA256()))
+
+
+def sha256_hex(cert: x509.Certificate) -> str:
+    """SHA-256 of the certificate in lower-case hex: its name in a client database and
+    its advertised ``certsha256``."""
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def key_sha256_hex(cert: x509.Certificate) -> str:
+    """SHA-256 of the certificate's public key (lower-case hex): the advertised
+    ``keysha256``, the same across renewals."""
+    return hashlib.sha256(spki(cert)).hexdigest()
 
 
 def serial_text(cert: x509.Certificate) -> str:

@@ -159,7 +159,7 @@ def add_trusted(directory: Path, cert: x509.Certificate) -> Path:
     check_permissions(directory, _owner_for(directory))
     folder = directory / CERTS_DIR
     _make_dir(folder, 0o755)
-    name = certs.fingerprint(cert).replace(":", "").lower() + ".pem"
+    name = certs.sha256_hex(cert) + ".pem"
     path = folder / name
     if not path.exists():
         try:

@@ -9,7 +9,6 @@ clients' trust (with SystemTap, a regenerated certificate silently loses it).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,9 +62,9 @@ def advertised_trusted(
     for _, trusted in databases:
         for cert in trusted:
             if certsha or keysha:
-                if certsha and hashlib.sha256(certs.der(cert)).hexdigest() == certsha:
+                if certsha and certs.sha256_hex(cert) == certsha:
                     return True
-                if keysha and hashlib.sha256(certs.spki(cert)).hexdigest() == keysha:
+                if keysha and certs.key_sha256_hex(cert) == keysha:
                     return True
             elif serial and certs.serial_text(cert) == serial:
                 return True
