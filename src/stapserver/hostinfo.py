@@ -25,12 +25,18 @@ def normalized_arch(machine: str | None = None) -> str:
     return m
 
 
-def staprun_path() -> str | None:
-    """SystemTap's staprun, as stap finds it (``SYSTEMTAP_STAPRUN`` overrides)."""
-    env = os.environ.get("SYSTEMTAP_STAPRUN")
+def find_tool(name: str, override: str) -> str | None:
+    """The program ``name`` on PATH; the environment variable ``override``, when set,
+    names it instead (an empty or non-executable value: none)."""
+    env = os.environ.get(override)
     if env is not None:
         return env if os.access(env, os.X_OK) else None
-    return shutil.which("staprun")
+    return shutil.which(name)
+
+
+def staprun_path() -> str | None:
+    """SystemTap's staprun, as stap finds it (``SYSTEMTAP_STAPRUN`` overrides)."""
+    return find_tool("staprun", "SYSTEMTAP_STAPRUN")
 
 
 def default_runtime() -> str:
@@ -38,4 +44,4 @@ def default_runtime() -> str:
     return "kernel" if staprun_path() else "python"
 
 
-__all__ = ["default_runtime", "normalized_arch", "staprun_path"]
+__all__ = ["default_runtime", "find_tool", "normalized_arch", "staprun_path"]

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..discovery.advertise import TargetEntry
+from ..hostinfo import find_tool
 
 MODULES = Path("/lib/modules")
 SYSTEMTAP_SHARE = Path("/usr/share/systemtap")
@@ -25,10 +25,7 @@ STAP_RUNTIMES = ("kernel", "bpf")
 
 def find_stap() -> str | None:
     """SystemTap's ``stap`` (``STAPSERVER_STAP`` overrides; empty: none)."""
-    env = os.environ.get("STAPSERVER_STAP")
-    if env is not None:
-        return env if env and os.access(env, os.X_OK) else None
-    return shutil.which("stap")
+    return find_tool("stap", "STAPSERVER_STAP")
 
 
 def build_trees(modules: Path = MODULES) -> list[str]:
