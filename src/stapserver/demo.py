@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .hostinfo import staprun_path
+from .hostinfo import pass5_runtimes
 
 HELLO = 'probe begin { printf("Hello World!\\n"); exit() }'
 BIN = Path(sys.executable).parent
@@ -54,9 +54,9 @@ def main() -> int:
         pid = int(started.stdout.strip())
         port = json.loads((root / "run" / f"{pid}.json").read_text())["port"]
         client = ["stap-client", f"--server=127.0.0.1:{port}"]
-        if staprun_path() is not None:
-            # with SystemTap's runtime installed, stap-client would ask for a kernel module
-            print("(SystemTap's staprun is installed here: asking for the python runtime)")
+        if pass5_runtimes()[0] != "python":
+            # a machine that runs kernel modules: stap-client would ask for one
+            print("(this machine runs SystemTap's kernel modules: asking for the python runtime)")
             client.append("--runtime=python")
         try:
             hello = step([*client, "-e", HELLO], env)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
-import platform
 import shutil
 
 
-def normalized_arch(machine: str | None = None) -> str:
+def machine() -> str:
+    """This machine's hardware name, as ``uname -m`` prints it."""
+    return os.uname().machine
+
+
+def normalized_arch(machine_name: str | None = None) -> str:
     """The architecture name as SystemTap spells it."""
-    m = machine or platform.machine()
+    m = machine_name or machine()
     if m in ("i386", "i486", "i586", "i686"):
         return "i386"
     if m == "aarch64":
@@ -39,9 +43,36 @@ def staprun_path() -> str | None:
     return find_tool("staprun", "SYSTEMTAP_STAPRUN")
 
 
+def kernel_loads_modules(proc: str = "/proc") -> bool:
+    """Does the running kernel load modules (what ``staprun`` does)?  Not on a kernel
+    built without module support, nor once ``kernel.modules_disabled`` is set."""
+    try:
+        with open(os.path.join(proc, "sys/kernel/modules_disabled")) as f:
+            return f.read().strip() == "0"
+    except OSError:
+        return os.path.exists(os.path.join(proc, "modules"))
+
+
+def pass5_runtimes() -> tuple[str, ...]:
+    """The runtimes whose modules pass 5 can run here, preferred first: SystemTap's
+    kernel runtime where this user may run ``staprun`` (installed, executable: members
+    of stapusr and root) and the kernel loads modules; the python runtime everywhere."""
+    if staprun_path() is not None and kernel_loads_modules():
+        return ("kernel", "python")
+    return ("python",)
+
+
 def default_runtime() -> str:
-    """``python`` where no SystemTap runtime is installed, else SystemTap's default."""
-    return "kernel" if staprun_path() else "python"
+    """The runtime a module built for this machine's pass 5 should use."""
+    return pass5_runtimes()[0]
 
 
-__all__ = ["default_runtime", "find_tool", "normalized_arch", "staprun_path"]
+__all__ = [
+    "default_runtime",
+    "find_tool",
+    "kernel_loads_modules",
+    "machine",
+    "normalized_arch",
+    "pass5_runtimes",
+    "staprun_path",
+]

@@ -12,8 +12,9 @@ from stapserver.client.choose import Choice, addresses_of, choose, explain, matc
 from stapserver.discovery.adverts import Advert, LocalNetwork, Target
 
 PREFIX = "Systemtap Compile Server on "
-KERNEL = Target("6.1.0", "x86_64", "kernel")
-PYTHON = Target("6.1.0", "x86_64", "python")
+KERNEL = (Target("6.1.0", "x86_64", "kernel"),)
+PYTHON = (Target("6.1.0", "x86_64", "python"),)
+EITHER = (*KERNEL, *PYTHON)
 NOTHING = (
     "no compile server found on the local network: start one with stap-start-server, "
     "or name one with --server=HOST:PORT"
@@ -48,7 +49,7 @@ def test_choose_partitions_and_ranks() -> None:
     pyonly = advert("pyonly", sysinfo="6.1.0 x86_64", runtimes="python", version="9")
     adverts = [old, stranger, arm, busy, new, pyonly]
     choice = choose(adverts, KERNEL, trusting("old", "new", "busy", "arm", "pyonly"))
-    assert choice.candidates == [new, busy, old]
+    assert choice.candidates == [(new, "kernel"), (busy, "kernel"), (old, "kernel")]
     assert choice.untrusted == [stranger]
     assert choice.incompatible == [arm, pyonly]
 
@@ -70,11 +71,30 @@ def test_choose_python_any_kernel() -> None:
     arm = advert("arm", sysinfo="5.14 aarch64", runtimes="kernel,python", version="5.1")
     stap = advert("stap", sysinfo="6.1.0 x86_64", version="5.1")
     choice = choose([stap, arm], PYTHON, trusting("arm", "stap"))
-    assert choice == Choice([arm], [], [stap])
+    assert choice == Choice([(arm, "python")], [], [stap])
 
 
 def test_choose_nothing() -> None:
     assert choose([], KERNEL, trusting()) == Choice()
+
+
+def test_choose_the_preferred_runtime_first_then_the_others() -> None:
+    """A machine that runs both kernel and python modules: kernel builders first (each
+    asked for the kernel runtime), then python-only servers; a server offering both is
+    asked for the kernel one."""
+    both = advert("both", sysinfo="6.1.0 x86_64", runtimes="kernel,bpf,python", slots="1")
+    py = advert("py", sysinfo="5.14 aarch64", runtimes="python", slots="8", version="9")
+    stap = advert("stap", sysinfo="6.1.0 x86_64", version="4.8")  # SystemTap's: kernel, bpf
+    stranger = advert("stranger", sysinfo="4.0 s390x", runtimes="python")
+    arm = advert("arm", sysinfo="6.1.0 aarch64", version="4.8")
+    choice = choose([py, stranger, both, arm, stap], EITHER, trusting("both", "py", "stap"))
+    assert choice.candidates == [(stap, "kernel"), (both, "kernel"), (py, "python")]
+    assert choice.untrusted == [stranger]
+    assert choice.incompatible == [arm]
+    # a machine that runs python modules only never asks a SystemTap server
+    choice = choose([py, both, stap], PYTHON, trusting("both", "py", "stap"))
+    assert choice.candidates == [(py, "python"), (both, "python")]
+    assert choice.incompatible == [stap]
 
 
 # ---------------------------------------------------------------------- explain
@@ -133,8 +153,17 @@ def test_explain_incompatible_python() -> None:
 
 def test_explain_bpf_names_its_kernel() -> None:
     stap = advert("stap", sysinfo="5.10 x86_64", version="4.0")
-    message = explain(Choice(incompatible=[stap]), Target("6.1.0", "x86_64", "bpf"))
+    message = explain(Choice(incompatible=[stap]), [Target("6.1.0", "x86_64", "bpf")])
     assert "not compatible with the bpf runtime on 6.1.0 x86_64: " in message
+
+
+def test_explain_names_every_runtime_asked() -> None:
+    arm = advert("arm", sysinfo="6.1.0 aarch64", version="4.8")
+    assert explain(Choice(incompatible=[arm]), EITHER) == (
+        "no usable compile server on the local network: not compatible with the kernel "
+        "runtime on 6.1.0 x86_64 or the python runtime: "
+        f"{PREFIX}arm (192.0.2.1:5000) builds for 6.1.0 aarch64 (kernel, bpf)"
+    )
 
 
 def test_explain_both() -> None:

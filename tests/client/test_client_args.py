@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from stapserver import hostinfo
 from stapserver.client import client
 from stapserver.client.address import ServerAddress
 from stapserver.client.client import ClientArgs, split_client_args
 from stapserver.errors import UsageError
+from stapserver.frontend.options import parse_options
 
 
 def test_no_client_options() -> None:
@@ -94,42 +96,97 @@ def executable(tmp_path: Path) -> Path:
     return path
 
 
-def test_staprun_from_environment(monkeypatch: pytest.MonkeyPatch, executable: Path) -> None:
+@pytest.fixture
+def modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel that loads modules (this machine's may not)."""
+    monkeypatch.setattr(hostinfo, "kernel_loads_modules", lambda: True)
+
+
+def test_staprun_from_environment(
+    monkeypatch: pytest.MonkeyPatch, executable: Path, modules: None
+) -> None:
     monkeypatch.setenv("SYSTEMTAP_STAPRUN", str(executable))
     monkeypatch.setenv("PATH", "/nonexistent")
-    assert client.staprun_path() == str(executable)
-    assert client.default_runtime() == "kernel"
+    assert hostinfo.staprun_path() == str(executable)
+    assert hostinfo.pass5_runtimes() == ("kernel", "python")
 
 
 def test_staprun_environment_missing_path(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, executable: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, executable: Path, modules: None
 ) -> None:
     monkeypatch.setenv("SYSTEMTAP_STAPRUN", str(tmp_path / "missing"))
     monkeypatch.setenv("PATH", str(executable.parent))  # not consulted
-    assert client.staprun_path() is None
-    assert client.default_runtime() == "python"
+    assert hostinfo.staprun_path() is None
+    assert hostinfo.pass5_runtimes() == ("python",)
 
 
 def test_staprun_environment_not_executable_file(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, modules: None
 ) -> None:
     plain = tmp_path / "staprun"
     plain.write_text("")
     plain.chmod(0o644)  # no x bit: not executable, even for root
     monkeypatch.setenv("SYSTEMTAP_STAPRUN", str(plain))
-    assert client.staprun_path() is None
-    assert client.default_runtime() == "python"
+    assert hostinfo.staprun_path() is None
+    assert hostinfo.pass5_runtimes() == ("python",)
 
 
-def test_staprun_on_path(monkeypatch: pytest.MonkeyPatch, executable: Path) -> None:
+def test_staprun_on_path(monkeypatch: pytest.MonkeyPatch, executable: Path, modules: None) -> None:
     monkeypatch.delenv("SYSTEMTAP_STAPRUN", raising=False)
     monkeypatch.setenv("PATH", str(executable.parent))
-    assert client.staprun_path() == str(executable)
-    assert client.default_runtime() == "kernel"
+    assert hostinfo.staprun_path() == str(executable)
+    assert hostinfo.default_runtime() == "kernel"
 
 
-def test_no_staprun(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_no_staprun(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, modules: None) -> None:
     monkeypatch.delenv("SYSTEMTAP_STAPRUN", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert client.staprun_path() is None
-    assert client.default_runtime() == "python"
+    assert hostinfo.staprun_path() is None
+    assert hostinfo.default_runtime() == "python"
+
+
+def test_staprun_but_a_kernel_that_loads_no_module(
+    monkeypatch: pytest.MonkeyPatch, executable: Path
+) -> None:
+    monkeypatch.setenv("SYSTEMTAP_STAPRUN", str(executable))
+    monkeypatch.setattr(hostinfo, "kernel_loads_modules", lambda: False)
+    assert hostinfo.pass5_runtimes() == ("python",)
+
+
+def test_kernel_loads_modules(tmp_path: Path) -> None:
+    proc = tmp_path / "proc"
+    assert not hostinfo.kernel_loads_modules(str(proc))  # no module support at all
+    (proc / "sys" / "kernel").mkdir(parents=True)
+    (proc / "modules").write_text("")
+    assert hostinfo.kernel_loads_modules(str(proc))  # modules, no sysctl: loads
+    (proc / "sys" / "kernel" / "modules_disabled").write_text("0\n")
+    assert hostinfo.kernel_loads_modules(str(proc))
+    (proc / "sys" / "kernel" / "modules_disabled").write_text("1\n")
+    assert not hostinfo.kernel_loads_modules(str(proc))
+
+
+# ---------------------------------------------------------------------- runtime
+
+
+@pytest.mark.parametrize(
+    ("argv", "here", "wanted"),
+    [
+        # nothing runs here: stap's default, whatever this machine runs
+        (["-p2", "-e", "x"], ("python",), ("kernel",)),
+        (["-p4", "-e", "x"], ("kernel", "python"), ("kernel",)),
+        # pass 5: what this machine runs, preferred first
+        (["-e", "x"], ("python",), ("python",)),
+        (["-e", "x"], ("kernel", "python"), ("kernel", "python")),
+        # asked for: that one alone
+        (["--runtime=bpf", "-e", "x"], ("python",), ("bpf",)),
+        (["-p2", "--run", "python", "-e", "x"], ("kernel", "python"), ("python",)),
+    ],
+)
+def test_runtimes_wanted(
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    here: tuple[str, ...],
+    wanted: tuple[str, ...],
+) -> None:
+    monkeypatch.setattr(client, "pass5_runtimes", lambda: here)
+    assert client.runtimes_wanted(parse_options(argv)) == wanted

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 import os
-import platform
 from pathlib import Path
 
 import pytest
 
+from stapserver import hostinfo
 from stapserver.client.packing import Packed, pack
 from stapserver.errors import InputError
 from stapserver.protocol import archive, request
@@ -16,14 +16,8 @@ from stapserver.protocol import archive, request
 SCRIPT = b"probe begin { println(@1) exit() }\n"
 
 
-def run(
-    argv: list[str],
-    cwd: Path,
-    *,
-    default_runtime: str | None = None,
-    stdin: bytes = b"",
-) -> Packed:
-    return pack(argv, default_runtime=default_runtime, stdin=io.BytesIO(stdin), cwd=cwd)
+def run(argv: list[str], cwd: Path, *, stdin: bytes = b"") -> Packed:
+    return pack(argv, stdin=io.BytesIO(stdin), cwd=cwd)
 
 
 @pytest.fixture
@@ -101,21 +95,28 @@ def test_script_arguments_that_look_like_options(work: Path) -> None:
     assert packed.request.argv == [script_name(work), "--", "-x", "--runtime=kernel"]
 
 
-def test_runtime_only_if_given(work: Path) -> None:
-    assert run(["s.stp", "a"], work).request.argv == [script_name(work), "--", "a"]
-    assert run(["s.stp", "a"], work, default_runtime="python").request.argv == [
+def test_runtime_only_if_given_or_chosen(work: Path) -> None:
+    packed = run(["s.stp", "a"], work)
+    assert packed.request.argv == [script_name(work), "--", "a"]
+    assert packed.request_for("python").argv == [
         script_name(work),
         "--runtime=python",
         "--",
         "a",
     ]
+    # stap's default goes unsaid, as SystemTap's client leaves it
+    assert packed.request_for("kernel").argv == [script_name(work), "--", "a"]
+    assert packed.request_for("bpf").argv == [script_name(work), "--runtime=bpf", "--", "a"]
+    assert packed.request.argv == [script_name(work), "--", "a"]  # unchanged
 
 
 def test_runtime_given_keeps_its_place(work: Path) -> None:
-    packed = run(["--runtime", "kernel", "-p4", "s.stp"], work, default_runtime="python")
+    packed = run(["--runtime", "kernel", "-p4", "s.stp"], work)
     assert packed.request.argv == [script_name(work), "--runtime=kernel", "-p4"]
-    packed = run(["-p4", "--run=bpf", "s.stp"], work, default_runtime="python")
+    assert packed.request_for("python").argv == packed.request.argv
+    packed = run(["-p4", "--run=bpf", "s.stp"], work)
     assert packed.request.argv == [script_name(work), "-p4", "--runtime=bpf"]
+    assert packed.request_for("kernel").argv == packed.request.argv
 
 
 def test_flags_without_values(work: Path) -> None:
@@ -272,7 +273,7 @@ def test_release_and_arch_from_options(work: Path) -> None:
 def test_release_and_arch_from_uname(
     work: Path, monkeypatch: pytest.MonkeyPatch, machine: str, arch: str
 ) -> None:
-    monkeypatch.setattr(platform, "machine", lambda: machine)
+    monkeypatch.setattr(hostinfo, "machine", lambda: machine)
     packed = run(["s.stp"], work)
     assert packed.request.release == os.uname().release
     assert packed.request.arch == arch

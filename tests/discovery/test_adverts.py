@@ -335,16 +335,20 @@ def test_listed_compatible() -> None:
     # this machine's kernel, even without the runtime it would use
     same_kernel = advert(sysinfo="6.1.0 x86_64", runtimes="python")
     assert not compatible(same_kernel, KERNEL)
-    assert listed_compatible(same_kernel, "6.1.0", "x86_64", "kernel")
+    assert listed_compatible(same_kernel, "6.1.0", "x86_64", ["kernel"])
     # or the runtime it would use
     python = advert(sysinfo="5.14 aarch64", runtimes="python")
-    assert listed_compatible(python, "6.1.0", "x86_64", "python")
-    assert not listed_compatible(python, "6.1.0", "x86_64", "kernel")
+    assert listed_compatible(python, "6.1.0", "x86_64", ["python"])
+    assert not listed_compatible(python, "6.1.0", "x86_64", ["kernel"])
     arch_only = advert(sysinfo="x86_64", runtimes="kernel")
-    assert listed_compatible(arch_only, "6.1.0", "x86_64", "kernel")
-    assert not listed_compatible(arch_only, "6.1.0", "x86_64", "python")
+    assert listed_compatible(arch_only, "6.1.0", "x86_64", ["kernel"])
+    assert not listed_compatible(arch_only, "6.1.0", "x86_64", ["python"])
     other = advert(sysinfo="6.1.0 aarch64", runtimes="kernel")
-    assert not listed_compatible(other, "6.1.0", "x86_64", "kernel")
+    assert not listed_compatible(other, "6.1.0", "x86_64", ["kernel"])
+    # a machine that runs kernel and python modules lists either kind of server
+    assert listed_compatible(python, "6.1.0", "x86_64", ["kernel", "python"])
+    assert listed_compatible(arch_only, "6.1.0", "x86_64", ["kernel", "python"])
+    assert not listed_compatible(other, "6.1.0", "x86_64", ["kernel", "python"])
 
 
 # ---------------------------------------------------------------------- rank

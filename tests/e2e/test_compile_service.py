@@ -39,7 +39,7 @@ def test_identical_requests_are_answered_from_the_cache_unless_it_is_off(env: En
         try:
             logged = []
             for _ in range(2):
-                r = client(server, "-p3", "-e", script)
+                r = client(server, "--runtime=python", "-p3", "-e", script)
                 assert r.returncode == 0, r.stderr  # type: ignore[attr-defined]
                 logged.append(server.log.read_text().splitlines()[-1])
             assert "runtime=python " in logged[0], logged
@@ -48,18 +48,41 @@ def test_identical_requests_are_answered_from_the_cache_unless_it_is_off(env: En
             server.stop()
 
 
+def test_passes_1_to_4_ask_for_stap_s_default_runtime(env: Env) -> None:
+    """Nothing runs here at -p1..-p4: the request is what stap would build, for the
+    kernel runtime, and a server without SystemTap says what it builds instead."""
+    server = start_server(env, "--no-stap")
+    try:
+        r = client(server, "-p2", "-e", HELLO)
+        assert r.returncode == 1  # type: ignore[attr-defined]
+        assert r.stderr == (  # type: ignore[attr-defined]
+            b"stap-serverd: this server has no SystemTap, so it cannot build kernel-runtime "
+            b"modules; it builds python-runtime modules (stap-client --runtime=python)\n"
+        )
+        assert "runtime=kernel " in server.log.read_text().splitlines()[-1]
+        # pass 5 here: the python runtime, which this machine runs
+        r = client(server, "-e", HELLO)
+        assert r.stdout == b"Hello World!\n"  # type: ignore[attr-defined]
+        assert "runtime=python " in server.log.read_text().splitlines()[-1]
+    finally:
+        server.stop()
+
+
 def test_passes_1_to_4_match_pystap(server: Server, tmp_path: Path) -> None:
     script = 'global n; probe timer.ms(5) { if (++n >= 3) exit() } probe end { printf("%d\\n", n) }'
     for p in ("-p1", "-p2", "-p3"):
         direct = server.env.run("pystap", p, "-e", script)
-        remote = server.env.run("stap-client", f"--server={server.address}", p, "-e", script)
+        remote = server.env.run(
+            "stap-client", f"--server={server.address}", "--runtime=python", p, "-e", script
+        )
         assert remote.stdout == direct.stdout, p
         assert remote.returncode == direct.returncode == 0
     work = tmp_path / "p4"
     work.mkdir()
     remote = server.env.run(
-        "stap-client", f"--server={server.address}", "-p4", "-e", script, cwd=work
-    )
+        "stap-client", f"--server={server.address}", "--runtime=python", "-p4", "-e", script,
+        cwd=work,
+    )  # fmt: skip
     assert remote.returncode == 0, remote.stderr
     name = remote.stdout.decode().strip()
     assert name.startswith("stap_") and name.endswith(".py")

@@ -40,7 +40,9 @@ def _run(env: Env, command: str, case: Case, extra: list[str]) -> tuple[int, byt
 def test_same_as_pystap(corpus_server: Server, case: Case) -> None:
     env = corpus_server.env
     direct = _run(env, "pystap", case, [])
-    remote = _run(env, "stap-client", case, [f"--server={corpus_server.address}"])
+    # pystap's runtime, whatever the pass (-p1..-p4 would ask for stap's default)
+    extra = [f"--server={corpus_server.address}", "--runtime=python"]
+    remote = _run(env, "stap-client", case, extra)
     assert remote[1].decode(errors="replace") == direct[1].decode(errors="replace")
     assert remote[2].decode(errors="replace") == direct[2].decode(errors="replace")
     assert remote[0] == direct[0]

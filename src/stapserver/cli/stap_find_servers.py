@@ -3,7 +3,7 @@ network, one line each as the 2009 tool printed them (``NAME IP PORT 'sysinfo=â€
 ``(trusted)`` after those whose certificate this user trusts.  Exit 0 if it listed any.
 
 Compatible servers only, unless ``--all``: those that build for this machine's kernel
-release and architecture, or offer the runtime this machine would use.  Any other
+release and architecture, or offer a runtime whose modules this machine runs.  Any other
 option is ignored, as the man page says.
 """
 
@@ -16,7 +16,7 @@ from ..discovery.adverts import listed_compatible, order_addresses
 from ..discovery.browse import TIMEOUT, Browser
 from ..discovery.netinfo import local_networks
 from ..errors import UsageError
-from ..hostinfo import default_runtime, normalized_arch
+from ..hostinfo import normalized_arch, pass5_runtimes
 from ..trust import layout
 from .common import run_command
 
@@ -47,11 +47,11 @@ def find(args: list[str]) -> int:
     listed = 0
     with Browser(timeout=timeout) as browser:
         # while the query is out: what to compare the answers with
-        release, arch, runtime = os.uname().release, normalized_arch(), default_runtime()
+        release, arch, runtimes = os.uname().release, normalized_arch(), pass5_runtimes()
         networks = local_networks()
         trust = layout.TrustedSet(layout.client_db_dirs([]))
         for advert in browser.adverts():
-            if not show_all and not listed_compatible(advert, release, arch, runtime):
+            if not show_all and not listed_compatible(advert, release, arch, runtimes):
                 continue
             addresses = order_addresses(advert.addresses, networks)
             line = advert.line(addresses[0] if addresses else advert.host)

@@ -1,7 +1,8 @@
 """``stap-start-server [server options]``: start a compile server in the background.
 
-Prints only the server's PID and exits 0 once it really accepts connections; otherwise
-prints nothing on stdout, the reason on stderr, and exits 1.
+Prints only the server's PID and exits 0 once it is ready: it accepts connections and,
+when it advertises, its DNS-SD services answer queries (so the next command on the
+network finds it).  Otherwise prints nothing on stdout, the reason on stderr, and exits 1.
 """
 
 from __future__ import annotations
@@ -73,8 +74,14 @@ def start_server(args: list[str]) -> int:
         raise ServerError(line[len("ERROR ") :])
     if not line.startswith("READY "):
         raise ServerError(f"stap-start-server: unexpected answer from the server: {line!r}")
-    port = int(line.split()[1])
+    _, port_text, *why = line.split(" ", 2)
+    port = int(port_text)
     _check_accepts(ns.address, port)
+    if why:  # it serves, but the next stap-find-servers will not see it
+        sys.stderr.write(
+            f"stap-start-server: warning: the server is not advertised on the local network "
+            f"({why[0]}); clients reach it with --server=HOST:{port}\n"
+        )
     return proc.pid
 
 

@@ -1,7 +1,8 @@
 """Choosing among the servers advertised on the local network (pure logic).
 
-The candidates are the compatible servers whose certificate the client trusts, newest
-version first, then the most free build slots.  When none fits, one message says why:
+The candidates are the compatible servers whose certificate the client trusts, for the
+runtime the client prefers first (then the others it can use), newest version first,
+then the most free build slots.  When none fits, one message says why:
 none seen; seen but not trusted (with the command that would trust each); seen but not
 compatible (with what they build for).
 """
@@ -9,7 +10,7 @@ compatible (with what they build for).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..discovery.adverts import Advert, LocalNetwork, Target, compatible, order_addresses, rank
@@ -18,21 +19,30 @@ from .address import ServerAddress
 
 @dataclass
 class Choice:
-    candidates: list[Advert] = field(default_factory=list)
+    # each usable server with the runtime to ask it for: the preferred runtime's servers
+    # first, each runtime's ranked
+    candidates: list[tuple[Advert, str]] = field(default_factory=list)
     untrusted: list[Advert] = field(default_factory=list)
     incompatible: list[Advert] = field(default_factory=list)
 
 
-def choose(adverts: list[Advert], target: Target, trusted: Callable[[Advert], bool]) -> Choice:
+def choose(
+    adverts: list[Advert], targets: Sequence[Target], trusted: Callable[[Advert], bool]
+) -> Choice:
+    """Sort the advertised servers for ``targets`` (what the client can use, preferred
+    first): a server builds for the first target it is compatible with; one compatible
+    with none is not even looked up in the trust databases."""
     choice = Choice()
+    usable: dict[str, list[Advert]] = {t.runtime: [] for t in targets}
     for a in adverts:
-        if not compatible(a, target):
+        fit = next((t for t in targets if compatible(a, t)), None)
+        if fit is None:
             choice.incompatible.append(a)
         elif not trusted(a):
             choice.untrusted.append(a)
         else:
-            choice.candidates.append(a)
-    choice.candidates = rank(choice.candidates)
+            usable[fit.runtime].append(a)
+    choice.candidates = [(a, t.runtime) for t in targets for a in rank(usable[t.runtime])]
     return choice
 
 
@@ -40,11 +50,22 @@ def _where(a: Advert) -> str:
     return f"{a.name} ({ServerAddress(a.addresses[0] if a.addresses else a.host, a.port)})"
 
 
-def explain(choice: Choice, target: Target) -> str:
-    """Why no advertised server can be used, in one message."""
-    wanted = f"the {target.runtime} runtime"
-    if target.runtime != "python":
-        wanted += f" on {target.release} {target.arch}"
+def wanted(targets: Sequence[Target]) -> str:
+    """``the kernel runtime on 6.1.0 x86_64 or the python runtime``."""
+    return " or ".join(
+        f"the {t.runtime} runtime" + ("" if t.runtime == "python" else f" on {t.release} {t.arch}")
+        for t in targets
+    )
+
+
+def offers(a: Advert) -> str:
+    """What an advertised server builds: ``6.1.0 x86_64 (kernel, bpf)``."""
+    return f"{a.sysinfo or 'an unknown target'} ({', '.join(a.runtimes) or 'no runtime'})"
+
+
+def explain(choice: Choice, targets: Sequence[Target]) -> str:
+    """Why no advertised server can be used, in one message: what was asked, which
+    servers were seen, what they offer or what would make them trusted."""
     if not choice.untrusted and not choice.incompatible:
         return (
             "no compile server found on the local network: start one with stap-start-server, "
@@ -59,12 +80,8 @@ def explain(choice: Choice, target: Target) -> str:
         )
         parts.append(f"not trusted: {trust}")
     if choice.incompatible:
-        what = "; ".join(
-            f"{_where(a)} builds for {a.sysinfo or 'an unknown target'} "
-            f"({', '.join(a.runtimes) or 'no runtime'})"
-            for a in choice.incompatible
-        )
-        parts.append(f"not compatible with {wanted}: {what}")
+        what = "; ".join(f"{_where(a)} builds for {offers(a)}" for a in choice.incompatible)
+        parts.append(f"not compatible with {wanted(targets)}: {what}")
     return "no usable compile server on the local network: " + "; ".join(parts)
 
 
@@ -86,4 +103,4 @@ def matches_host(advert: Advert, host: str) -> bool:
     return any(a.split("%", 1)[0] == name.split("%", 1)[0] for a in advert.addresses)
 
 
-__all__ = ["Choice", "addresses_of", "choose", "explain", "matches_host"]
+__all__ = ["Choice", "addresses_of", "choose", "explain", "matches_host", "offers", "wanted"]

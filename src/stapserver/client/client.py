@@ -14,34 +14,27 @@ from __future__ import annotations
 
 import functools
 import io
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from cryptography import x509
-
-from ..discovery.adverts import Advert, LocalNetwork, Target, rank
-from ..discovery.browse import browse
-from ..discovery.netinfo import local_networks
 from ..errors import InputError, NetworkError, ProtocolError, StapError, TrustError, UsageError
 from ..files import write_atomic
 from ..frontend.options import Options, parse_options
-from ..hostinfo import default_runtime, staprun_path
+from ..hostinfo import pass5_runtimes, staprun_path
 from ..protocol import archive
 from ..protocol import request as req_mod
 from ..protocol import response as resp_mod
-from ..runtime import loader
-from ..runtime.engine import RunOptions, run_module
-from ..trust import database, signing
-from ..trust.policy import Decision, advertised_trusted, decide
+from ..trust import layout, signing
+from ..trust.policy import Databases, Decision, decide_presented
 from .address import ServerAddress, parse_server
-from .choose import addresses_of, choose, explain, matches_host
 from .connection import exchange
 from .packing import Packed, pack
+
+if TYPE_CHECKING:  # imported when used: a request needs only what it uses
+    from ..discovery.adverts import Advert, LocalNetwork
 
 USAGE = """\
 Usage: stap-client [--server=HOST[:PORT]]... [--ssl=DIRNAME]... [stap arguments]
@@ -125,19 +118,29 @@ class Client:
         self.cwd = cwd or Path.cwd()
         self._adverts: list[Advert] | None = None
         self._networks: list[LocalNetwork] | None = None
-        self._databases: list[tuple[Path, list[x509.Certificate]]] | None = None
+        self._databases: Databases | None = None
+        self._trusted: layout.TrustedSet | None = None
 
     # ------------------------------------------------------------------ trust
-    def databases(self) -> list[tuple[Path, list[x509.Certificate]]]:
+    def directories(self) -> list[Path]:
+        return layout.client_db_dirs(self.args.ssl_dirs)
+
+    def databases(self) -> Databases:
+        """Every certificate of every database, SystemTap's NSS ones included (loaded
+        only when a server's certificate is not one of ours byte for byte)."""
         if self._databases is None:
-            self._databases = [
-                (d, database.trusted_certificates(d))
-                for d in database.client_db_dirs(self.args.ssl_dirs)
-            ]
+            from ..trust import database
+
+            self._databases = [(d, database.trusted_certificates(d)) for d in self.directories()]
         return self._databases
 
-    def judge(self, cert: x509.Certificate) -> Decision:
-        return decide(cert, self.databases())
+    def judge(self, der: bytes) -> Decision:
+        return decide_presented(der, self.directories(), self.databases)
+
+    def trusts(self, advert: Advert) -> bool:
+        if self._trusted is None:
+            self._trusted = layout.TrustedSet(self.directories())
+        return self._trusted.trusts(advert.txt)
 
     # ------------------------------------------------------------------ running
     def run(self) -> int:
@@ -148,24 +151,20 @@ class Client:
             return 0
         if not o.has_script:
             raise UsageError("A script must be specified.")
-        runtime = o.runtime or default_runtime()
-        packed = pack(
-            self.args.stap_args,
-            default_runtime=runtime,
-            stdin=self.stdin,
-            cwd=self.cwd,
-        )
-        o = packed.options
-        target = Target(packed.request.release, packed.request.arch, runtime)
-        payload = req_mod.encode(packed.request)
+        packed = pack(self.args.stap_args, stdin=self.stdin, cwd=self.cwd)
+        runtimes = runtimes_wanted(packed.options)
+        payloads: dict[str, bytes] = {}
         failures: list[str] = []
         explicit = bool(self.args.servers)
-        for label, addresses in self.attempts(target, failures):
+        for label, runtime, addresses in self.attempts(packed, runtimes, failures):
+            if runtime not in payloads:
+                payloads[runtime] = req_mod.encode(packed.request_for(runtime))
             tried: list[str] = []
             for address in addresses:
                 try:
-                    cert, data = exchange(address, payload, self.judge)
-                    verify = functools.partial(signing.verify, cert.public_key())
+                    der, data = exchange(address, payloads[runtime], self.judge)
+                    key = signing.public_key(der)
+                    verify = functools.partial(signing.verify, key)
                     response = resp_mod.decode(data, RESPONSE_LIMITS, verify=verify)
                 except TrustError as err:
                     if explicit:
@@ -177,7 +176,7 @@ class Client:
                 except NetworkError as err:
                     tried.append(str(err))
                     continue
-                return self.finish(address, cert, response, packed)
+                return self.finish(address, key, response, packed)
             if tried:
                 failures.append(
                     tried[0]
@@ -188,6 +187,8 @@ class Client:
 
     def browse(self) -> list[Advert]:
         if self._adverts is None:
+            from ..discovery.browse import browse
+
             self._adverts = browse()
         return self._adverts
 
@@ -195,25 +196,39 @@ class Client:
         """This machine's networks (asked only when an advertised server is to be
         reached: a server named with its port needs none of it)."""
         if self._networks is None:
+            from ..discovery.netinfo import local_networks
+
             self._networks = local_networks()
         return self._networks
 
     def attempts(
-        self, target: Target, failures: list[str]
-    ) -> Iterator[tuple[str, list[ServerAddress]]]:
-        """The servers to try, in order, each with its addresses in order: the
-        ``--server``s as given (one without a port looked up among the advertised ones),
-        else the trusted compatible servers advertised on the local network."""
-        if not self.args.servers:
-            choice = choose(self.browse(), target, self.trusts)
-            if not choice.candidates:
-                raise NetworkError(explain(choice, target))
-            for a in choice.candidates:
-                yield a.name, addresses_of(a, self.networks())
+        self, packed: Packed, runtimes: tuple[str, ...], failures: list[str]
+    ) -> Iterator[tuple[str, str, list[ServerAddress]]]:
+        """The servers to try, in order, each with the runtime to ask it for and its
+        addresses in order: the ``--server``s as given (one without a port looked up
+        among the advertised ones), else the trusted compatible servers advertised on
+        the local network.  A server is asked only for a runtime it advertises."""
+        servers = self.args.servers
+        if servers and all(a.port is not None for a in servers):
+            # named with their ports: nothing advertised to go by, the preferred runtime
+            for address in servers:
+                yield str(address), runtimes[0], [address]
             return
-        for address in self.args.servers:
+        from ..discovery.adverts import Target, compatible, rank
+        from .choose import addresses_of, choose, explain, matches_host, offers, wanted
+
+        release, arch = packed.request.release, packed.request.arch
+        targets = [Target(release, arch, r) for r in runtimes]
+        if not servers:
+            choice = choose(self.browse(), targets, self.trusts)
+            if not choice.candidates:
+                raise NetworkError(explain(choice, targets))
+            for a, runtime in choice.candidates:
+                yield a.name, runtime, addresses_of(a, self.networks())
+            return
+        for address in servers:
             if address.port is not None:
-                yield str(address), [address]
+                yield str(address), runtimes[0], [address]
                 continue
             found = rank(a for a in self.browse() if matches_host(a, address.host))
             if not found:
@@ -222,15 +237,19 @@ class Client:
                     f"(--server={address}:PORT)"
                 )
             for a in found:
-                yield f"{address} ({a.name})", addresses_of(a, self.networks())
-
-    def trusts(self, advert: Advert) -> bool:
-        return advertised_trusted(advert.txt, self.databases())
+                fit = next((t.runtime for t in targets if compatible(a, t)), None)
+                if fit is None:
+                    failures.append(
+                        f"server {address} ({a.name}) builds for {offers(a)}, "
+                        f"not for {wanted(targets)}"
+                    )
+                    continue
+                yield f"{address} ({a.name})", fit, addresses_of(a, self.networks())
 
     def finish(
         self,
         address: ServerAddress,
-        cert: x509.Certificate,
+        key: signing.PublicKey,
         response: resp_mod.Response,
         packed: Packed,
     ) -> int:
@@ -242,7 +261,7 @@ class Client:
         }
         for name, data in modules.items():
             sgn = response.module_files.get(name + signing.SIGNATURE_SUFFIX)
-            if sgn is not None and not signing.verify(cert.public_key(), data, sgn):
+            if sgn is not None and not signing.verify(key, data, sgn):
                 raise TrustError(
                     f"server {address}: the signature of module {name} does not verify; "
                     "nothing was run"
@@ -294,6 +313,9 @@ class Client:
         self, name: str, data: bytes, o: Options, paths: dict[str, str] | None = None
     ) -> int:
         if name.endswith(".py"):
+            from ..runtime import loader
+            from ..runtime.engine import RunOptions, run_module
+
             module = loader.load_source(data.decode("utf-8", "surrogateescape"), name)
             options = RunOptions(
                 target=o.target_pid or 0,
@@ -327,6 +349,8 @@ class Client:
             tool = staprun_path()
             what = "staprun"
         elif name.endswith(".bo"):
+            import shutil
+
             tool = shutil.which("stapbpf")
             what = "stapbpf"
         else:
@@ -336,6 +360,7 @@ class Client:
                 f"module {name} needs {what}, which is not installed here "
                 "(ask for --runtime=python to run scripts without SystemTap)"
             )
+        import subprocess
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="stap-client-") as tmp:
@@ -397,6 +422,17 @@ def version_text() -> str:
     from .. import SYSTEMTAP_VERSION, __version__
 
     return f"stap-client (stapserver {__version__}; SystemTap {SYSTEMTAP_VERSION} protocol)\n"
+
+
+def runtimes_wanted(o: Options) -> tuple[str, ...]:
+    """The runtimes a server may build for, preferred first: the one given with
+    ``--runtime``; where nothing runs here (``-p1`` to ``-p4``) SystemTap's default, the
+    kernel, as ``stap`` itself would; for pass 5 those this machine runs."""
+    if o.runtime is not None:
+        return (o.runtime,)
+    if o.last_pass < 5:
+        return ("kernel",)
+    return pass5_runtimes()
 
 
 def main(argv: list[str]) -> int:

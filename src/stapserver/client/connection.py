@@ -1,5 +1,6 @@
-"""One exchange with a compile server: TLS, the server's certificate judged against the
-client's databases before a byte of the request is sent, the request, the response."""
+"""One exchange with a compile server: TLS, the server's certificate (its DER bytes)
+judged against the client's databases before a byte of the request is sent, the
+request, the response."""
 
 from __future__ import annotations
 
@@ -8,11 +9,9 @@ import ssl
 import time
 from collections.abc import Callable
 
-from cryptography import x509
-
 from ..errors import NetworkError, TrustError
 from ..protocol import framing
-from ..trust import certs
+from ..trust.der import fingerprint
 from ..trust.policy import Decision
 from .address import ServerAddress
 
@@ -32,11 +31,11 @@ def client_context() -> ssl.SSLContext:
 def exchange(
     address: ServerAddress,
     payload: bytes | None,
-    judge: Callable[[x509.Certificate], Decision],
+    judge: Callable[[bytes], Decision],
     *,
     connect_timeout: float = 10.0,
     response_timeout: float = 900.0,
-) -> tuple[x509.Certificate, bytes]:
+) -> tuple[bytes, bytes]:
     """Connect, judge the certificate, send ``payload`` (None: a length of 0, asking for
     the certificate only) and read the response.  Raises NetworkError or TrustError."""
     assert address.port is not None
@@ -54,18 +53,17 @@ def exchange(
             der = tls.getpeercert(binary_form=True)
             if not der:
                 raise TrustError(f"server {address} presented no certificate")
-            cert = certs.load_certificate(der, f"the certificate of server {address}")
-            decision = judge(cert)
+            decision = judge(der)
             if not decision.trusted:
                 raise TrustError(
                     f"server {address} is not trusted: {decision.reason}. If you trust it, add "
                     "its certificate (stap.cert in its server database) with: "
                     "stap-add-server-cert CERTFILE ~/.systemtap/ssl/client "
-                    f"(its SHA-256 fingerprint is {certs.fingerprint(cert)})"
+                    f"(its SHA-256 fingerprint is {fingerprint(der)})"
                 )
             if payload is None:
                 tls.sendall(framing.encode_length(0))
-                return cert, b""
+                return der, b""
             try:
                 tls.sendall(framing.frame(payload))
                 tls.settimeout(response_timeout)
@@ -93,6 +91,6 @@ def exchange(
                 raise NetworkError(f"server {address} did not answer in time") from None
             except OSError as err:
                 raise NetworkError(f"connection to server {address} failed: {err}") from None
-            return cert, b"".join(chunks)
+            return der, b"".join(chunks)
     finally:
         raw.close()

@@ -12,7 +12,7 @@ and the script's own arguments.  Options that act on this machine (``-o``, ``-c`
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
@@ -27,10 +27,21 @@ MAX_TREE_FILES = 5000
 
 @dataclass
 class Packed:
-    request: Request
+    request: Request  # as the user asked: a --runtime only if given
     options: Options
     # request path -> the path as the user wrote it (for messages coming back)
     paths: dict[str, str] = field(default_factory=dict)
+    runtime_at: int | None = None  # where a --runtime the client chooses goes in the argv
+
+    def request_for(self, runtime: str) -> Request:
+        """The request for a server that builds for ``runtime``: the user's own
+        ``--runtime`` stays; else one is added, except for stap's default (kernel), which
+        SystemTap's client never sends."""
+        if self.runtime_at is None or runtime == "kernel":
+            return self.request
+        argv = self.request.argv
+        at = self.runtime_at
+        return replace(self.request, argv=[*argv[:at], f"--runtime={runtime}", *argv[at:]])
 
 
 def _joined(name: str, value: str | None) -> str:
@@ -59,14 +70,9 @@ def _tree(root: Path, files: dict[str, bytes]) -> None:
                 raise InputError(f"cannot read {path}: {err.strerror}") from None
 
 
-def pack(
-    argv: list[str],
-    *,
-    default_runtime: str | None,
-    stdin: IO[bytes],
-    cwd: Path | None = None,
-) -> Packed:
-    """The request for stap arguments ``argv`` (without the client's own options)."""
+def pack(argv: list[str], *, stdin: IO[bytes], cwd: Path | None = None) -> Packed:
+    """The request for stap arguments ``argv`` (without the client's own options); the
+    runtime, unless given, is the server's to choose: :meth:`Packed.request_for`."""
     cwd = cwd or Path.cwd()
     o = parse_options(argv)
     files: dict[str, bytes] = {}
@@ -97,8 +103,7 @@ def pack(
         if name == "--runtime":
             runtime_given = True
         out.append(_joined(name, value))
-    if not runtime_given and default_runtime is not None:
-        out.append(f"--runtime={default_runtime}")
+    runtime_at = None if runtime_given else len(out)
     if o.args:
         out.append("--")
         out += o.args
@@ -106,4 +111,4 @@ def pack(
     arch = normalized_arch(o.arch) if o.arch else normalized_arch()
     locale = {k: os.environ[k] for k in LOCALE_NAMES if k in os.environ}
     request = Request(argv=out, release=release, arch=arch, locale=locale, files=files)
-    return Packed(request, o, paths)
+    return Packed(request, o, paths, runtime_at)

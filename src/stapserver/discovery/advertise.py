@@ -1,9 +1,12 @@
 """A server's advertisement: one ``_stap._tcp`` service per target, kept current.
 
 It registers in the background (multicast DNS probes for a unique name first, a clash
-gets `` #2``, `` #3``…), refreshes the ``slots`` entry when the number of free build
-slots changes (at most once a second), re-announces on new addresses when the machine's
-addresses change, and withdraws everything on :meth:`Advertiser.stop`.
+gets `` #2``, `` #3``…); :attr:`Advertiser.announced` resolves once every service
+answers queries and its first announcement is out (or says why there is none), which is
+when ``stap-start-server`` reports the server started.  It refreshes the ``slots`` entry
+when the number of free build slots changes (at most once a second), re-announces on new
+addresses when the machine's addresses change, and withdraws everything on
+:meth:`Advertiser.stop`.
 """
 
 from __future__ import annotations
@@ -65,6 +68,10 @@ class Advertiser:
         self._current: list[LocalAddress] = []
         self._entries: list[tuple[TargetEntry, str]] = []
         self._slots = 0  # what the advertisement says: set when it is made
+        self._broadcasts: list[asyncio.Future[object]] = []  # announcements still going out
+        # None once the services answer queries (or there is nothing to advertise:
+        # loopback only), else why the server is not advertised
+        self.announced: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
 
     # ------------------------------------------------------------------ control
     def start(self) -> None:
@@ -73,7 +80,19 @@ class Advertiser:
     def slots_changed(self) -> None:
         self._slots_dirty.set()
 
+    async def wait_announced(self, timeout: float) -> str | None:
+        """Until the first announcement is out: None, or why the server is not advertised."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(self.announced), timeout)
+        except TimeoutError:
+            return f"the advertisement was not out within {timeout:.0f} s"
+
+    def _settle(self, why: str | None) -> None:
+        if not self.announced.done():
+            self.announced.set_result(why)
+
     async def stop(self) -> None:
+        self._settle("the server stopped")
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -87,6 +106,7 @@ class Advertiser:
     async def _run(self) -> None:
         try:
             await self._announce(self._reachable())
+            self._settle(None)
             loop = asyncio.get_running_loop()
             next_poll = loop.time() + ADDRESS_POLL
             while True:
@@ -115,6 +135,7 @@ class Advertiser:
             raise
         except Exception as err:  # the server keeps serving without an advertisement
             self.log(f"advertisement stopped: {err}")
+            self._settle(f"advertisement failed: {err}")
 
     def _info(self, target: TargetEntry, label: str, addrs: list[LocalAddress]) -> object:
         from zeroconf import ServiceInfo
@@ -142,14 +163,16 @@ class Advertiser:
         )
 
     async def _announce(self, addrs: list[LocalAddress]) -> None:
+        """Register every target on ``addrs``; returns once each answers queries and its
+        first announcement is sent (the rest go out in the background)."""
         from zeroconf import IPVersion, NonUniqueNameException
         from zeroconf.asyncio import AsyncZeroconf
 
         self._current = addrs
         self._slots = self.free_slots()
-        if not addrs:
+        if not addrs:  # nothing to advertise (loopback only): no failure
             self.log("not advertised: no address reachable from the network")
-            return
+            return None
         interfaces: list[str | tuple[tuple[str, int, int], int]] = []
         v4 = v6 = False
         for a in addrs:
@@ -168,12 +191,14 @@ class Advertiser:
                 label = instance_label(self.identity.hostname, n)
                 info = self._info(target, label, addrs)
                 try:
-                    await (await aiozc.async_register_service(info))  # type: ignore[arg-type]
+                    # probing done, the service answers; its announcements follow
+                    broadcast = await aiozc.async_register_service(info)  # type: ignore[arg-type]
                 except NonUniqueNameException:
                     n += 1
                     if n > MAX_CLASHES:
                         raise
                     continue
+                self._broadcasts.append(asyncio.ensure_future(broadcast))
                 self._entries.append((target, label))
                 self.log(
                     f"advertised {label} ({target.release} {target.arch}, "
@@ -181,6 +206,8 @@ class Advertiser:
                 )
                 n += 1
                 break
+        await asyncio.sleep(0)  # the first announcement of each goes out now
+        self._broadcasts = [b for b in self._broadcasts if not b.done()]
 
     async def _refresh_slots(self) -> None:
         from zeroconf.asyncio import AsyncZeroconf
@@ -199,6 +226,9 @@ class Advertiser:
     async def _withdraw(self) -> None:
         from zeroconf.asyncio import AsyncZeroconf
 
+        for broadcast in self._broadcasts:
+            broadcast.cancel()
+        self._broadcasts = []
         aiozc = self._zc
         self._zc = None
         if not isinstance(aiozc, AsyncZeroconf):

@@ -172,11 +172,11 @@ def compatible(advert: Advert, target: Target) -> bool:
     return advert.sysinfo in (f"{target.release} {target.arch}", target.arch)
 
 
-def listed_compatible(advert: Advert, release: str, arch: str, runtime: str) -> bool:
-    """``stap-find-servers``'s test: builds for this machine's kernel, or offers the
-    runtime this machine would use."""
-    return advert.sysinfo == f"{release} {arch}" or compatible(
-        advert, Target(release, arch, runtime)
+def listed_compatible(advert: Advert, release: str, arch: str, runtimes: Iterable[str]) -> bool:
+    """``stap-find-servers``'s test: builds for this machine's kernel, or offers a
+    runtime whose modules this machine runs."""
+    return advert.sysinfo == f"{release} {arch}" or any(
+        compatible(advert, Target(release, arch, r)) for r in runtimes
     )
 
 

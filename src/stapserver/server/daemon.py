@@ -46,6 +46,7 @@ from .targets import make_backend
 MAX_MODULE_BYTES = 256 * 1024 * 1024
 MODULE_SUFFIXES = (".ko", ".bo", ".py")  # kernel, BPF, python-runtime modules
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
+ANNOUNCE_TIMEOUT = 20.0  # multicast DNS probing takes about a second per clash
 
 
 @dataclass
@@ -220,7 +221,7 @@ class CompileServer:
                 await self._send(writer, _error_response(f"stap-serverd: bad request: {err}"))
                 return
             summary = " ".join(shlex.quote(a) for a in request.argv)
-            runtime = _runtime_of(request.argv)
+            runtime = request_runtime(request.argv, self.backend.stap is not None)
             refusal = self.backend.refusal(runtime, request.release)
             key = None
             if self.config.cache_bytes > 0:  # else nothing is kept: no key to work out
@@ -413,17 +414,16 @@ def cache_key(request: req_mod.Request, backend_state: bytes = b"") -> bytes | N
     return h.digest()
 
 
-def _runtime_of(argv: list[str]) -> str:
-    """The runtime a request asks for: its last --runtime, else SystemTap's default."""
-    runtime = "kernel"
-    for i, arg in enumerate(argv):
-        if arg == "--":
-            break
-        if arg.startswith("--runtime="):
-            runtime = arg.split("=", 1)[1]
-        elif arg == "--runtime" and i + 1 < len(argv):
-            runtime = argv[i + 1]
-    return runtime
+def request_runtime(argv: list[str], stap_builds: bool) -> str:
+    """The runtime a request asks for, read as the front end reads it (``--runtime X``,
+    ``--runtime=X``, abbreviations, the last one given), else SystemTap's default.  A
+    command line that does not parse goes to the translator that will say what is
+    wrong with it: stap where the server has it, else ours."""
+    try:
+        options = parse_options(list(argv))
+    except StapError:
+        return "kernel" if stap_builds else "python"
+    return options.runtime or "kernel"
 
 
 def _unpack(root: Path, files: dict[str, bytes]) -> None:
@@ -500,8 +500,14 @@ async def serve(config: ServerConfig, ready_fd: int | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
     if ready_fd is not None:
+        # ready means findable: the next command on the network must see the server
+        note = ""
+        if advertiser is not None:
+            why = await advertiser.wait_announced(ANNOUNCE_TIMEOUT)
+            if why is not None:
+                note = f" {why}"
         with contextlib.suppress(OSError):
-            os.write(ready_fd, f"READY {port}\n".encode())
+            os.write(ready_fd, f"READY {port}{note}\n".encode())
             os.close(ready_fd)
     try:
         await stop.wait()

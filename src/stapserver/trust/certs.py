@@ -23,6 +23,7 @@ from cryptography.x509.name import _ASN1Type  # PrintableString has no public sp
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from ..errors import TrustError
+from .der import fingerprint as der_fingerprint
 
 KEY_BITS = 4096
 VALIDITY = dt.timedelta(days=365)
@@ -121,7 +122,7 @@ def _spki(public_key: CertificatePublicKeyTypes) -> bytes:
 
 def fingerprint(cert: x509.Certificate) -> str:
     """SHA-256 of the certificate, as ``AB:CD:...``."""
-    return ":".join(f"{b:02X}" for b in cert.fingerprint(hashes.SHA256()))
+    return der_fingerprint(der(cert))
 
 
 def sha256_hex(cert: x509.Certificate) -> str:

@@ -1,12 +1,14 @@
 """Where certificate databases live, who may use them, and what a client database
-trusts by name: the part of :mod:`.database` that needs no cryptography (so that
-``stap-find-servers`` starts fast).
+trusts by name or by exact bytes: the part of :mod:`.database` that needs no
+cryptography (so that ``stap-find-servers`` and ``stap-client`` start fast).
 
 A client database keeps each trusted certificate as ``certs/<SHA-256>.pem``.
 """
 
 from __future__ import annotations
 
+import binascii
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -113,6 +115,36 @@ def trusted_fingerprints(directory: Path) -> set[str]:
     return {p.stem.lower() for p in cert_files(directory)}
 
 
+def pem_der(text: bytes) -> bytes | None:
+    """The DER inside a one-certificate PEM file, or None if it is not one."""
+    begin, end = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"
+    start = text.find(begin)
+    stop = text.find(end, start + len(begin))
+    if start < 0 or stop < 0:
+        return None
+    try:
+        return binascii.a2b_base64(text[start + len(begin) : stop])
+    except binascii.Error:
+        return None
+
+
+def pinned(directories: list[Path], der: bytes) -> Path | None:
+    """The first database that trusts exactly these certificate bytes: its
+    ``certs/<SHA-256>.pem`` holds them.  No cryptography: a server presenting a
+    certificate it was trusted with is recognised by its bytes."""
+    name = hashlib.sha256(der).hexdigest()
+    for d in directories:
+        for path in cert_files(d):
+            if path.stem.lower() != name:
+                continue
+            try:
+                if pem_der(path.read_bytes()) == der:
+                    return d
+            except OSError:
+                continue
+    return None
+
+
 class TrustedSet:
     """:func:`.policy.advertised_trusted` over the client databases, loading certificates only
     when an advertisement's certificate SHA-256 is not one of the trusted files' names
@@ -144,6 +176,8 @@ __all__ = [
     "check_permissions",
     "client_db_dirs",
     "global_client_db_dir",
+    "pem_der",
+    "pinned",
     "server_db_dir",
     "sysconfdir",
     "systemtap_dir",

@@ -9,12 +9,19 @@ clients' trust (with SystemTap, a regenerated certificate silently loses it).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
+from .der import Certificate as DerCertificate
+from .der import DerError
+from .layout import pinned
 
-from . import certs
+if TYPE_CHECKING:  # cryptography's X.509 is imported only where it is used
+    from cryptography import x509
+
+Databases = list[tuple[Path, list["x509.Certificate"]]]
 
 
 @dataclass(frozen=True)
@@ -24,15 +31,45 @@ class Decision:
     database: Path | None = None
 
 
+NOT_VALID = "its certificate is not valid now (expired or not yet valid)"
+
+
+def decide_presented(
+    der: bytes,
+    directories: list[Path],
+    databases: Callable[[], Databases],
+    what: str = "certificate",
+) -> Decision:
+    """Decide about the certificate a server presented (``der``): when a database holds
+    exactly these bytes, only its validity is left to check, with no X.509 parser;
+    otherwise :func:`decide` over ``databases()`` (which also reads SystemTap's NSS
+    databases) judges it."""
+    folder = pinned(directories, der)
+    if folder is not None:
+        try:
+            valid = DerCertificate(der).valid_at()
+        except DerError:
+            pass  # a certificate this reader does not follow: cryptography's turn
+        else:
+            if not valid:
+                return Decision(False, NOT_VALID)
+            return Decision(True, f"its certificate is in {folder}", folder)
+    from . import certs
+
+    return decide(certs.load_certificate(der, what), databases())
+
+
 def decide(
     presented: x509.Certificate,
-    databases: list[tuple[Path, list[x509.Certificate]]],
+    databases: Databases,
     now: dt.datetime | None = None,
 ) -> Decision:
     """Decide about ``presented`` against ``databases`` (folder, its certificates)."""
+    from . import certs
+
     now = now or dt.datetime.now(dt.UTC)
     if not certs.validity(presented).contains(now):
-        return Decision(False, "its certificate is not valid now (expired or not yet valid)")
+        return Decision(False, NOT_VALID)
     if not certs.self_signed_ok(presented):
         return Decision(False, "its certificate's signature does not verify")
     wanted = certs.der(presented)
@@ -49,13 +86,13 @@ def decide(
     return Decision(False, f"its certificate is in none of the trusted databases ({searched})")
 
 
-def advertised_trusted(
-    txt: dict[str, str], databases: list[tuple[Path, list[x509.Certificate]]]
-) -> bool:
+def advertised_trusted(txt: dict[str, str], databases: Databases) -> bool:
     """Does an advertisement name a certificate we trust?  By its SHA-256 (``certsha256``)
     or its key's (``keysha256``: a renewed certificate keeps the key) when it gives them;
     else, for SystemTap's servers, by the serial (``certinfo``), as SystemTap does.  Only
     a preselection: the certificate the server shows is still judged by :func:`decide`."""
+    from . import certs
+
     certsha = txt.get("certsha256", "").lower()
     keysha = txt.get("keysha256", "").lower()
     serial = txt.get("certinfo", "").lower()

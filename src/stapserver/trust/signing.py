@@ -7,16 +7,36 @@ SHA-256 (SystemTap 5.5 and us), SHA-1 from SystemTap 4.8's server.  ``openssl dg
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+from .der import Certificate, DerError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+    PublicKey = PublicKeyTypes
 
 SIGNATURE_SUFFIX = ".sgn"
 
 
 def sign(key: rsa.RSAPrivateKey, data: bytes) -> bytes:
     return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+
+def public_key(der: bytes) -> PublicKeyTypes:
+    """The public key of a certificate (DER): read directly for an RSA key, the kind
+    servers have, without loading cryptography's X.509 parser; parsed by it otherwise."""
+    try:
+        cert = Certificate(der)
+    except DerError:
+        from . import certs
+
+        return certs.load_certificate(der).public_key()
+    return rsa.RSAPublicNumbers(cert.public_exponent, cert.modulus).public_key()
 
 
 def verify(public_key: PublicKeyTypes, data: bytes, signature: bytes) -> bool:
