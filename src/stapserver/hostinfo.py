@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 
 def machine() -> str:
@@ -35,7 +34,11 @@ def find_tool(name: str, override: str) -> str | None:
     env = os.environ.get(override)
     if env is not None:
         return env if os.access(env, os.X_OK) else None
-    return shutil.which(name)
+    for folder in os.get_exec_path():  # shutil.which, without importing shutil
+        path = os.path.join(folder, name)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
 
 
 def staprun_path() -> str | None:

@@ -4,8 +4,10 @@ loopback only."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -28,6 +30,7 @@ class Env:
 
     root: Path
     env: dict[str, str] = field(default_factory=dict)
+    uid: int = field(default_factory=os.geteuid)  # who runs the commands
 
     @property
     def home(self) -> Path:
@@ -42,12 +45,12 @@ class Env:
         return self.root / "etc"
 
     def server_db(self) -> Path:
-        if os.geteuid() == 0:
+        if self.uid == 0:
             return self.sysconfdir / "systemtap" / "ssl" / "server"
         return self.systemtap_dir / "ssl" / "server"
 
     def client_db(self) -> Path:
-        if os.geteuid() == 0:
+        if self.uid == 0:
             return self.sysconfdir / "systemtap" / "ssl" / "client"
         return self.systemtap_dir / "ssl" / "client"
 
@@ -74,7 +77,10 @@ class Env:
         )
 
 
-def make_env(root: Path) -> Env:
+def make_env(root: Path, user: str | None = None) -> Env:
+    """A private world under ``root``; with ``user``, one that user owns and runs its
+    commands in, seeing the machine's own SystemTap as that user does (no staprun for
+    one outside group stapusr)."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "home").mkdir(exist_ok=True)
     env = {
@@ -83,11 +89,63 @@ def make_env(root: Path) -> Env:
         "SYSTEMTAP_DIR": str(root / "home" / ".systemtap"),
         "STAPSERVER_SYSCONFDIR": str(root / "etc"),
         "STAPSERVER_RUNDIR": str(root / "run"),
-        # a machine without SystemTap: clients default to the python runtime
-        "SYSTEMTAP_STAPRUN": str(root / "no-staprun"),
         "LANG": "C.UTF-8",
     }
-    return Env(root, env)
+    if user is None:
+        # a machine without SystemTap: clients default to the python runtime
+        env["SYSTEMTAP_STAPRUN"] = str(root / "no-staprun")
+        return Env(root, env)
+    pw = pwd.getpwnam(user)
+    subprocess.run(["chown", "-R", f"{pw.pw_uid}:{pw.pw_gid}", str(root)], check=True)
+    return Env(root, env, pw.pw_uid)
+
+
+TEST_USER = "stapserver-test"
+_opened: list[tuple[Path, int]] = []
+
+
+def _reachable_by_everyone() -> None:
+    """Let an ordinary user reach the interpreter and the project: directories on the
+    way to them without search permission for others (``/root``, when Python comes
+    from root's pyenv) get it (``o+x``: traverse, not list) until the session ends."""
+    import stapserver
+
+    needed = [
+        Path(os.path.realpath(sys.executable)),
+        Path(sys.base_prefix),
+        Path(sys.prefix),
+        Path(stapserver.__file__).resolve().parent,
+    ]
+    for path in needed:
+        for folder in reversed(path.parents):
+            mode = folder.stat().st_mode
+            if not mode & 0o001 and all(folder != f for f, _ in _opened):
+                _opened.append((folder, mode))
+                folder.chmod(mode | 0o001)
+    if _opened:
+        atexit.register(_restore)
+
+
+def _restore() -> None:
+    while _opened:
+        folder, mode = _opened.pop()
+        folder.chmod(mode & 0o7777)
+
+
+def ordinary_user() -> str:
+    """An ordinary user (not root, in no SystemTap group) to run commands as; created
+    when missing (root only)."""
+    if not _opened:
+        _reachable_by_everyone()
+    try:
+        pwd.getpwnam(TEST_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+             "--user-group", TEST_USER],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    return TEST_USER
 
 
 @pytest.fixture(scope="session")

@@ -14,12 +14,13 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .conftest import BIN, Env, make_env
+from .conftest import BIN, Env, make_env, ordinary_user
 
 NET = "198.18.0"
 
@@ -53,14 +54,18 @@ class Host:
     iface: str
     address: str
     env: Env
+    user: str | None = None  # commands run as this ordinary user (else as root)
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def argv(self, command: str, *args: str) -> list[str]:
         program = command if command.startswith("/") else str(BIN / command)
+        become: list[str] = []
+        if self.user is not None:
+            become = ["setpriv", f"--reuid={self.user}", f"--regid={self.user}", "--init-groups"]
         return [
             "ip", "netns", "exec", self.ns,
             "unshare", "--uts", "sh", "-c", f'hostname {self.name} && exec "$@"', "sh",
-            program, *args,
+            *become, program, *args,
         ]  # fmt: skip
 
     def run(
@@ -143,11 +148,14 @@ class Lan:
         self.switch = f"ss{self.tag}"
         self.hosts: list[Host] = []
         self.servers: list[HostServer] = []
+        self.shared: list[Path] = []  # ordinary users' worlds, removed on close
         _ip("netns", "add", self.switch)
         _ip("-n", self.switch, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
         _ip("-n", self.switch, "link", "set", "br0", "up")
 
-    def add_host(self, name: str) -> Host:
+    def add_host(self, name: str, *, ordinary: bool = False) -> Host:
+        """A host; ``ordinary``: its commands run as an ordinary user, in a world that
+        user owns (outside pytest's private folders, which only root may enter)."""
         n = len(self.hosts) + 1
         ns = f"sh{self.tag}{n}"
         _ip("netns", "add", ns)
@@ -160,8 +168,14 @@ class Lan:
         address = f"{NET}.{n}"
         _ip("-n", ns, "addr", "add", f"{address}/24", "dev", inside)
         _ip("-n", ns, "link", "set", inside, "up")
-        env = make_env(self.root / name)
-        host = Host(self, name, ns, inside, address, env)
+        user = ordinary_user() if ordinary else None
+        root = self.root / name
+        if user is not None:
+            root = Path(tempfile.mkdtemp(prefix=f"stap-{name}-", dir="/tmp"))
+            root.chmod(0o755)
+            self.shared.append(root)
+        env = make_env(root, user)
+        host = Host(self, name, ns, inside, address, env, user)
         self.hosts.append(host)
         return host
 
@@ -191,3 +205,5 @@ class Lan:
                     os.kill(int(pid), 9)
             subprocess.run(["ip", "netns", "del", h.ns], capture_output=True)
         subprocess.run(["ip", "netns", "del", self.switch], capture_output=True)
+        for root in self.shared:
+            shutil.rmtree(root, ignore_errors=True)

@@ -267,14 +267,15 @@ def test_client_tries_shared_addresses_first_and_says_which_failed(lan: Lan) -> 
     a, b, c = lan.add_host("stap-a"), lan.add_host("stap-b"), lan.add_host("stap-c")
     certsha = cert_sha256_of_new_identity(a)
     b.trust(a)
-    # 192.215.235.1 is on no network b shares; c's address is, but nothing listens
-    fake = fake_advert(c, 9, certsha, "192.215.235.1", c.address)
+    # 198.19.255.1 is on no network b shares (nor routed: refused at once); c's address
+    # is, but nothing listens
+    fake = fake_advert(c, 9, certsha, "198.19.255.1", c.address)
     try:
         r = b.run("stap-client", "-e", HELLO)
         assert r.returncode == 1
         message = r.stderr.decode()
         assert message.startswith("server Systemtap Compile Server on liar: "), message
-        first, second = message.index(f"{c.address}:9"), message.index("192.215.235.1:9")
+        first, second = message.index(f"{c.address}:9"), message.index("198.19.255.1:9")
         assert first < second, message
         # with a real server beside it, the client moves on to that one
         start(a)

@@ -16,7 +16,7 @@ import sys
 
 from ..client.choose import choose
 from ..discovery.adverts import Target
-from ..discovery.browse import browse
+from ..discovery.browse import browse, memory_file
 from ..errors import StapError
 from ..hostinfo import normalized_arch, pass5_runtimes
 from ..trust import layout
@@ -26,7 +26,7 @@ from .stap_start_server import start_server
 
 def find_or_start(args: list[str]) -> int:
     try:
-        adverts = browse()
+        adverts = browse(memory=memory_file())
     except StapError as err:
         sys.stderr.write(f"stap-find-or-start-server: {err}\n")
         adverts = []

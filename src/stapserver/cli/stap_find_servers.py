@@ -2,6 +2,9 @@
 network, one line each as the 2009 tool printed them (``NAME IP PORT 'sysinfo=…' …``),
 ``(trusted)`` after those whose certificate this user trusts.  Exit 0 if it listed any.
 
+It returns as soon as the answer is complete (:mod:`..discovery.browse`); ``--timeout``
+is for a slow network: listen that many seconds, whatever comes.
+
 Compatible servers only, unless ``--all``: those that build for this machine's kernel
 release and architecture, or offer a runtime whose modules this machine runs.  Any other
 option is ignored, as the man page says.
@@ -13,7 +16,7 @@ import os
 import sys
 
 from ..discovery.adverts import listed_compatible, order_addresses
-from ..discovery.browse import TIMEOUT, Browser
+from ..discovery.browse import Browser, memory_file
 from ..discovery.netinfo import local_networks
 from ..errors import UsageError
 from ..hostinfo import normalized_arch, pass5_runtimes
@@ -21,7 +24,7 @@ from ..trust import layout
 from .common import run_command
 
 
-def _timeout(args: list[str]) -> float:
+def _timeout(args: list[str]) -> float | None:
     value: str | None = None
     for i, a in enumerate(args):
         if a.startswith("--timeout="):
@@ -31,7 +34,7 @@ def _timeout(args: list[str]) -> float:
                 raise UsageError("stap-find-servers: --timeout needs a number of seconds")
             value = args[i + 1]
     if value is None:
-        return TIMEOUT
+        return None
     try:
         seconds = float(value)
     except ValueError:
@@ -45,7 +48,7 @@ def find(args: list[str]) -> int:
     show_all = "--all" in args
     timeout = _timeout(args)
     listed = 0
-    with Browser(timeout=timeout) as browser:
+    with Browser(memory=memory_file(), listen=timeout) as browser:
         # while the query is out: what to compare the answers with
         release, arch, runtimes = os.uname().release, normalized_arch(), pass5_runtimes()
         networks = local_networks()

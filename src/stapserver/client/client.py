@@ -187,9 +187,9 @@ class Client:
 
     def browse(self) -> list[Advert]:
         if self._adverts is None:
-            from ..discovery.browse import browse
+            from ..discovery.browse import browse, memory_file
 
-            self._adverts = browse()
+            self._adverts = browse(memory=memory_file())
         return self._adverts
 
     def networks(self) -> list[LocalNetwork]:

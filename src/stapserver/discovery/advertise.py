@@ -180,7 +180,9 @@ class Advertiser:
                 interfaces.append(str(a.ip))
                 v4 = True
             else:
-                interfaces.append(((str(a.ip), 0, a.index if a.ip.is_link_local else 0), a.index))
+                interfaces.append(
+                    ((str(a.ip), 0, a.ifindex if a.ip.is_link_local else 0), a.ifindex)
+                )
                 v6 = True
         version = IPVersion.All if v4 and v6 else (IPVersion.V4Only if v4 else IPVersion.V6Only)
         aiozc = AsyncZeroconf(interfaces=interfaces, ip_version=version)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 SERVICE_TYPE = "_stap._tcp.local."
 NAME_PREFIX = "Systemtap Compile Server on "
@@ -94,15 +94,15 @@ def version_key(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in text.split("."))
 
 
-@dataclass(frozen=True)
-class Advert:
-    """One advertised target of one server, as a client saw it."""
+class Advert(NamedTuple):
+    """One advertised target of one server, as a client saw it.  (Named tuples here
+    and in :mod:`.mdns`: ``dataclasses`` would double a browsing command's imports.)"""
 
     name: str  # the instance label: Systemtap Compile Server on HOST
     host: str  # the host name in the SRV record, without the trailing dot
     port: int
     addresses: tuple[str, ...]  # IPv6 link-local ones with their %interface
-    txt: dict[str, str] = field(default_factory=dict)
+    txt: dict[str, str] = {}  # noqa: RUF012 - never changed in place; shared by adverts without TXT
 
     @property
     def sysinfo(self) -> str:
@@ -152,8 +152,7 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """What a client needs built: for a kernel release and architecture, in a runtime."""
 
     release: str
@@ -189,8 +188,7 @@ def rank(adverts: Iterable[Advert]) -> list[Advert]:
     return ranked
 
 
-@dataclass(frozen=True)
-class LocalNetwork:
+class LocalNetwork(NamedTuple):
     interface: str
     network: ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .adverts import SERVICE_TYPE, Advert, decode_txt
 
@@ -53,16 +53,14 @@ class MalformedMessage(ValueError):
     """A packet that is no well-formed DNS message."""
 
 
-@dataclass(frozen=True)
-class Srv:
+class Srv(NamedTuple):
     priority: int
     weight: int
     port: int
     target: Name
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """One resource record; ``value`` is a PTR's target (a name), an :class:`Srv`, a
     TXT's character-strings (``tuple[bytes, ...]``) or an A/AAAA's address text."""
 

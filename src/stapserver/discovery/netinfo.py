@@ -5,15 +5,15 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from dataclasses import dataclass
+import sys
+from typing import NamedTuple
 
 from .adverts import LocalNetwork
 
 
-@dataclass(frozen=True)
-class LocalAddress:
+class LocalAddress(NamedTuple):
     interface: str
-    index: int
+    ifindex: int
     address: str  # an IPv6 link-local one carries its %interface
     prefix: int
 
@@ -41,13 +41,86 @@ def local_addresses() -> list[LocalAddress]:
     return found
 
 
-def local_networks(addresses: list[LocalAddress] | None = None) -> list[LocalNetwork]:
-    nets = []
-    for a in addresses if addresses is not None else local_addresses():
-        nets.append(
-            LocalNetwork(a.interface, ipaddress.ip_network(f"{a.ip}/{a.prefix}", strict=False))
-        )
+IFF_UP = 0x1
+IFF_LOOPBACK = 0x8
+IFF_MULTICAST = 0x1000
+
+
+def multicast_interfaces(sys_net: str = "/sys/class/net") -> list[tuple[int, str]]:
+    """The interfaces a multicast question goes out on: up, multicast, not loopback, as
+    (index, name).  Read from sysfs (the kernel's own flags; cheaper than ifaddr)."""
+    found = []
+    for index, name in socket.if_nameindex():
+        try:
+            with open(f"{sys_net}/{name}/flags") as f:
+                flags = int(f.read().strip(), 16)
+        except (OSError, ValueError):
+            continue
+        if flags & IFF_UP and flags & IFF_MULTICAST and not flags & IFF_LOOPBACK:
+            found.append((index, name))
+    return found
+
+
+def local_networks(
+    addresses: list[LocalAddress] | None = None, proc: str = "/proc/net"
+) -> list[LocalNetwork]:
+    """The networks this machine is on: those of ``addresses``, else read from the
+    kernel (``/proc/net``: the IPv4 routes without a gateway, the IPv6 addresses with
+    their prefixes), which costs a browsing command nothing to import."""
+    if addresses is None:
+        found = _proc_networks(proc)
+        if found is not None:
+            return found
+        addresses = local_addresses()
+    return [
+        LocalNetwork(a.interface, ipaddress.ip_network(f"{a.ip}/{a.prefix}", strict=False))
+        for a in addresses
+    ]
+
+
+def _proc_networks(proc: str) -> list[LocalNetwork] | None:
+    """On-link IPv4 networks (``route``: no gateway, up) and IPv6 prefixes
+    (``if_inet6``), or None where the files are not there (not Linux)."""
+    nets: list[LocalNetwork] = []
+    try:
+        with open(f"{proc}/route") as f:
+            rows = [line.split() for line in f.read().splitlines()[1:]]
+    except OSError:
+        return None
+    for row in rows:
+        if len(row) < 8:
+            continue
+        iface, dest, gateway, flags, mask = row[0], row[1], row[2], row[3], row[7]
+        try:
+            up = int(flags, 16) & 0x1
+            # the kernel prints addresses as its own u32s: in this machine's byte order
+            address = int.from_bytes(bytes.fromhex(dest), sys.byteorder)
+            network = ipaddress.IPv4Network((address, _prefix(mask)))
+        except ValueError:
+            continue
+        if up and int(gateway, 16) == 0 and network.prefixlen > 0:
+            nets.append(LocalNetwork(iface, network))
+    try:
+        with open(f"{proc}/if_inet6") as f:
+            rows = [line.split() for line in f.read().splitlines()]
+    except OSError:
+        rows = []
+    for row in rows:
+        if len(row) < 6:
+            continue
+        try:
+            ip = ipaddress.IPv6Address(bytes.fromhex(row[0]))
+            net6 = ipaddress.IPv6Network((ip, int(row[2], 16)), strict=False)
+        except ValueError:
+            continue
+        if not ip.is_loopback:
+            nets.append(LocalNetwork(row[5], net6))
     return nets
+
+
+def _prefix(mask_hex: str) -> int:
+    """The prefix length of a netmask as /proc/net/route prints it."""
+    return bin(int.from_bytes(bytes.fromhex(mask_hex), sys.byteorder)).count("1")
 
 
 def scope_name(address: str) -> str:
@@ -77,4 +150,11 @@ def advertisable(addresses: list[LocalAddress], listen: str) -> list[LocalAddres
     return out
 
 
-__all__ = ["LocalAddress", "advertisable", "local_addresses", "local_networks", "scope_name"]
+__all__ = [
+    "LocalAddress",
+    "advertisable",
+    "local_addresses",
+    "local_networks",
+    "multicast_interfaces",
+    "scope_name",
+]

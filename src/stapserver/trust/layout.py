@@ -8,7 +8,6 @@ A client database keeps each trusted certificate as ``certs/<SHA-256>.pem``.
 from __future__ import annotations
 
 import binascii
-import hashlib
 import os
 import stat
 from pathlib import Path
@@ -132,6 +131,8 @@ def pinned(directories: list[Path], der: bytes) -> Path | None:
     """The first database that trusts exactly these certificate bytes: its
     ``certs/<SHA-256>.pem`` holds them.  No cryptography: a server presenting a
     certificate it was trusted with is recognised by its bytes."""
+    import hashlib
+
     name = hashlib.sha256(der).hexdigest()
     for d in directories:
         for path in cert_files(d):
