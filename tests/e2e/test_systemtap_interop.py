@@ -11,6 +11,7 @@ is skipped there.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -320,6 +321,31 @@ def test_our_client_against_their_server(lan: Lan, release: str, fixed_runtime: 
         other = lan.add_host("plain")
         r = other.run("stap-client", "--server=198.18.0.1:4321", "-p2", "-e", HELLO)
         assert r.returncode == 1 and "not trusted" in r.stderr.decode()
+    finally:
+        theirs.stop()
+
+
+def test_our_client_as_a_user_without_staprun_against_their_server(lan: Lan, release: str) -> None:
+    """An ordinary user (not in stapusr: no staprun) asks SystemTap's server for -p2
+    without --runtime: the request is stap's (the kernel runtime, never one their
+    server does not offer), and the answer is what stap -p2 gives directly."""
+    host = lan.add_host("their-host", ordinary=True)
+    theirs = start_their_server(["ip", "netns", "exec", host.ns], release, 4323)
+    try:
+        cert = host.env.root / "their-stap.cert"
+        shutil.copy(theirs.cert, cert)
+        os.chown(cert, host.env.uid, -1)
+        r = host.run("stap-add-server-cert", str(cert), str(host.env.client_db()))
+        assert r.returncode == 0, r.stderr.decode()
+        for script in SCRIPTS[:4]:
+            direct = stap(f"-r{release}", "-p2", "-e", script)
+            ours = host.run(
+                "stap-client", "--server=127.0.0.1:4323", f"-r{release}", "-p2", "-e", script
+            )
+            assert (ours.returncode, ours.stdout) == (direct.returncode, direct.stdout), (
+                script, ours.stderr.decode(),
+            )  # fmt: skip
+            assert without_noise(ours.stderr) == without_noise(direct.stderr), script
     finally:
         theirs.stop()
 
