@@ -1,9 +1,16 @@
-"""Value conventions and the run-time error shared by the whole runtime."""
+"""Value conventions and the run-time errors shared by the whole runtime.
+
+Cheap to import (nothing but itself), as the engine and every generated module need it;
+:mod:`stats` defines its constants and :class:`StatInitError` here for the engine and
+:mod:`ops`, so that a module without aggregates never imports :mod:`stats`.
+"""
 
 from __future__ import annotations
 
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
+HIST_ELISION = 2
+"""Zero rows kept on either side of a non-zero one; longer runs print as ``~``."""
 _MASK = (1 << 64) - 1
 _BIAS = 1 << 63
 
@@ -48,3 +55,16 @@ class ActionLimitError(ScriptError):
     """MAXACTION exceeded: an error no try/catch can catch."""
 
     catchable = False
+
+
+class StatInitError(Exception):
+    """A histogram stap's runtime refuses when the module starts.
+
+    ``_stp_stat_calc_buckets`` rejects it with ``_stp_warn(message)`` (shown as
+    ``WARNING: <message>``), the allocation returns NULL and module init fails
+    with -ENOMEM, so no probe ever runs.  Stap 4.8 has no pass-2 check for this.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

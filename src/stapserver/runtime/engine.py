@@ -8,25 +8,33 @@ print ``ERROR: <message> near <place>``; past MAXERRORS they end the session.
 
 from __future__ import annotations
 
-import contextlib
-import heapq
 import os
-import random
-import re
-import selectors
-import signal
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from types import FrameType
-from typing import IO, Any, Protocol
 
-from .base import ScriptError
-from .modsupport import ProbeEntry, Program
+from .base import ScriptError, StatInitError
 from .order import std_sort
-from .stats import StatInitError
 from .tapset import TapsetState
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
+    import signal
+    from collections.abc import Callable
+    from types import FrameType
+    from typing import IO, Any, Protocol
+
+    from .modsupport import ProbeEntry, Program
+else:
+    # The C module behind ``signal``: the same functions, without the enum wrappers (which
+    # would import enum on every run).  Handlers saved from it are plain ints or callables
+    # and go back to it as they came.  ``Protocol`` only matters to type checkers.
+    import _signal as signal
+
+    Protocol = object
+
+# heapq, selectors and random are imported by the timer loop, which a module whose begin
+# probes call exit() never enters.
 
 
 class TextOut(Protocol):
@@ -41,12 +49,22 @@ class _Abort(Exception):
     """abort(): stop the handler now; the session ends as after exit()."""
 
 
-@dataclass
 class RunOptions:
-    target: int = 0  # -x PID
-    command: str | None = None  # -c CMD
-    verbose: int = 0
-    suppress_warnings: bool = False  # -w
+    """How to run a module: stap's options that matter at pass 5."""
+
+    __slots__ = ("command", "suppress_warnings", "target", "verbose")
+
+    def __init__(
+        self,
+        target: int = 0,  # -x PID
+        command: str | None = None,  # -c CMD
+        verbose: int = 0,
+        suppress_warnings: bool = False,  # -w
+    ) -> None:
+        self.target = target
+        self.command = command
+        self.verbose = verbose
+        self.suppress_warnings = suppress_warnings
 
 
 class Session:
@@ -240,13 +258,19 @@ class Session:
 
     # ------------------------------------------------------------------ event loop
     def _loop(self, timers: list[ProbeEntry], budget: int) -> None:
+        import heapq
+        import selectors
+
         heap: list[tuple[int, int, ProbeEntry]] = []
         now = time.monotonic_ns()
-        rng = random.Random()
+        if any(p.randomize_ns for p in timers):
+            import random
+
+            randint = random.Random().randint
 
         def interval(p: ProbeEntry) -> int:
             if p.randomize_ns:
-                return max(1, p.interval_ns + rng.randint(-p.randomize_ns, p.randomize_ns))
+                return max(1, p.interval_ns + randint(-p.randomize_ns, p.randomize_ns))
             return p.interval_ns
 
         for i, p in enumerate(timers):
@@ -284,8 +308,10 @@ class Session:
                     timeout = max(0.0, (heap[0][0] - time.monotonic_ns()) / 1e9)
                 for key, _ in sel.select(timeout):
                     if key.data == "signal":
-                        with contextlib.suppress(BlockingIOError):
+                        try:  # noqa: SIM105 - contextlib would be one more import
                             os.read(rfd, 512)
+                        except BlockingIOError:
+                            pass
                     elif key.data == "child":
                         self._reap(block=True)
                 if self._child is not None and self._child_status is None and pidfd is None:
@@ -306,8 +332,10 @@ class Session:
     def _install_signals(self) -> dict[int, Any]:
         old: dict[int, Any] = {}
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            with contextlib.suppress(ValueError, OSError):
+            try:  # noqa: SIM105 - contextlib would be one more import
                 old[sig] = signal.signal(sig, self._on_signal)
+            except (ValueError, OSError):
+                pass
         return old
 
     @staticmethod
@@ -349,8 +377,10 @@ class Session:
     def _finish_child(self) -> None:
         """The session is over: a command still running is told to stop, then reaped."""
         if self._child is not None and self._child_status is None and self._child_started:
-            with contextlib.suppress(ProcessLookupError):
+            try:  # noqa: SIM105 - contextlib would be one more import
                 os.kill(self._child, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
         self._reap(block=True)
 
     def _reap(self, block: bool = True) -> None:

@@ -2,15 +2,22 @@
 
 A module is the Python source pass 3 writes.  Loading compiles it and checks that it was
 made for this runtime (its ``ABI``), so a client can run what a server built.
+
+Running a module is on the path of every ``stap-client`` and ``pystap`` run, so this
+module, like the rest of the runtime, imports no more than it needs at import time.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from types import CodeType, SimpleNamespace
-from typing import Any
+from types import SimpleNamespace
 
 from ..errors import ModuleError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from types import CodeType
+    from typing import Any
 
 ABI = 1
 MODULE_SUFFIX = ".py"
@@ -34,7 +41,7 @@ def load_source(code: str, name: str) -> Any:
 
 def load_compiled(compiled: CodeType, name: str) -> Any:
     """Initialise a module :func:`compile_source` compiled, checking its ABI."""
-    namespace: dict[str, Any] = {"__name__": "stapmodule_" + Path(name).stem}
+    namespace: dict[str, Any] = {"__name__": "stapmodule_" + _stem(name)}
     try:
         exec(compiled, namespace)
     except ImportError as err:
@@ -49,7 +56,17 @@ def load_compiled(compiled: CodeType, name: str) -> Any:
     return SimpleNamespace(**namespace)
 
 
+def _stem(name: str) -> str:
+    """``pathlib.Path(name).stem`` (a POSIX path), without importing pathlib."""
+    parts = [part for part in name.split("/") if part and part != "."]
+    last = parts[-1] if parts else ""
+    dot = last.rfind(".")
+    return last[:dot] if 0 < dot < len(last) - 1 else last
+
+
 def load_file(path: str | Path) -> Any:
+    from pathlib import Path
+
     p = Path(path)
     try:
         data = p.read_bytes()

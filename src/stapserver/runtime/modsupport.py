@@ -1,15 +1,22 @@
 """What a generated module imports besides :mod:`ops`: the shape of a built module
-(:class:`Program`, :class:`ProbeEntry`) and the helpers its code calls."""
+(:class:`Program`, :class:`ProbeEntry`) and the helpers its code calls.
+
+``tapset``, ``Stat`` and ``HistSpec`` are imported on a module's first use of them
+(``_rt.tapset.execname``, ``_rt.Stat(...)``), so that a module calling no tapset
+function and keeping no aggregate does not pay for importing them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
-
-from . import tapset
 from .base import ScriptError
-from .stats import HistSpec, Stat
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any
+
+    from . import tapset
+    from .stats import HistSpec, Stat
 
 __all__ = [
     "HistSpec",
@@ -24,26 +31,73 @@ __all__ = [
     "void",
 ]
 
-Handler = Callable[[int], None]
+if TYPE_CHECKING:
+    Handler = Callable[[int], None]
 
 
-@dataclass(frozen=True)
+def __getattr__(name: str) -> object:
+    """The lazily imported names: ``tapset``, ``Stat``, ``HistSpec``."""
+    value: object
+    if name == "tapset":
+        from . import tapset as value
+    elif name == "Stat" or name == "HistSpec":
+        from . import stats
+
+        value = getattr(stats, name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # later uses find it without calling this again
+    return value
+
+
 class ProbeEntry:
-    kind: str  # begin end error never timer
-    text: str  # what pp() returns
-    origin: str  # the probe point as the script wrote it (pn())
-    sequence: int
-    interval_ns: int
-    randomize_ns: int
-    jiffies: int
-    hz: int
-    handler: Handler
-    condition: Callable[[], Any] | None
+    """One probe of a built module, as the engine runs it."""
+
+    __slots__ = (
+        "condition",
+        "handler",
+        "hz",
+        "interval_ns",
+        "jiffies",
+        "kind",
+        "origin",
+        "randomize_ns",
+        "sequence",
+        "text",
+    )
+
+    def __init__(
+        self,
+        kind: str,  # begin end error never timer
+        text: str,  # what pp() returns
+        origin: str,  # the probe point as the script wrote it (pn())
+        sequence: int,
+        interval_ns: int,
+        randomize_ns: int,
+        jiffies: int,
+        hz: int,
+        handler: Handler,
+        condition: Callable[[], Any] | None,
+    ) -> None:
+        self.kind = kind
+        self.text = text
+        self.origin = origin
+        self.sequence = sequence
+        self.interval_ns = interval_ns
+        self.randomize_ns = randomize_ns
+        self.jiffies = jiffies
+        self.hz = hz
+        self.handler = handler
+        self.condition = condition
 
 
-@dataclass(frozen=True)
 class Program:
-    probes: list[ProbeEntry]
+    """What a module's ``build(S)`` returns."""
+
+    __slots__ = ("probes",)
+
+    def __init__(self, probes: list[ProbeEntry]) -> None:
+        self.probes = probes
 
 
 class NextOverload(Exception):

@@ -7,12 +7,18 @@ are plain functions and small classes, each doing what SystemTap's C runtime doe
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable
-from typing import Any
+from .base import HIST_ELISION, INT64_MAX, INT64_MIN, ActionLimitError, ScriptError, wrap
 
-from .base import INT64_MAX, INT64_MIN, ActionLimitError, ScriptError, wrap
-from .stats import HIST_ELISION, HistSpec, Stat
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Callable, Iterable
+    from typing import Any
+
+    from .stats import HistSpec, Stat
+
+# Every generated module imports this one: re (for the modules with regular expressions)
+# and stats (for those with aggregates) are imported where first needed.
 
 __all__ = [
     "ActionLimitError",
@@ -30,7 +36,8 @@ __all__ = [
 ]
 
 _MASK = (1 << 64) - 1
-Key = Any  # int | bytes | tuple of them
+if TYPE_CHECKING:
+    Key = Any  # int | bytes | tuple of them
 
 ARRAY_OVERFLOW = "Array overflow, check MAXMAPENTRIES"
 
@@ -82,7 +89,7 @@ def overflow_message(declared: bool, limit: int) -> str:
     return f"Array overflow, check size limit ({limit})" if declared else ARRAY_OVERFLOW
 
 
-class Array(dict[Key, Any]):
+class Array(dict["Key", "Any"]):
     """A global array of longs or strings: a dict in SystemTap's map order (insertion
     order; a sorted ``foreach`` leaves it sorted), with its size limit and ``%``
     wrapping."""
@@ -119,7 +126,7 @@ class Array(dict[Key, Any]):
         return value
 
 
-class StatArray(dict[Key, Stat]):
+class StatArray(dict["Key", "Stat"]):
     """A global array of statistics."""
 
     __slots__ = ("bit_shift", "empty", "full", "hist", "limit", "name", "wrapping")
@@ -133,6 +140,8 @@ class StatArray(dict[Key, Stat]):
         bit_shift: int = 0,
         declared: bool = False,
     ) -> None:
+        from .stats import Stat
+
         super().__init__()
         self.name = name
         self.limit = limit
@@ -150,6 +159,8 @@ class StatArray(dict[Key, Stat]):
                 if not self.wrapping:
                     raise ScriptError(self.full, where)
                 del self[next(iter(self))]
+            from .stats import Stat
+
             stat = self[key] = Stat(self.hist, bit_shift=self.bit_shift, keyed=True)
         stat.add(value)
         return value
@@ -179,8 +190,8 @@ def delete_slice(arr: dict[Key, Any], pattern: tuple[Any, ...]) -> None:
 # ---------------------------------------------------------------------- foreach
 
 _AGGREGATES: dict[str, Callable[[Stat], int]] = {
-    "count": Stat.count,
-    "sum": Stat.sum,
+    "count": lambda s: s.count(),
+    "sum": lambda s: s.sum(),
     "min": lambda s: s.min() if s.count() else 0,
     "max": lambda s: s.max() if s.count() else 0,
     "avg": lambda s: s.avg() if s.count() else 0,
@@ -293,6 +304,8 @@ _POSIX_CLASSES = {
 def compile_regex(pattern: bytes) -> re.Pattern[bytes]:
     """A POSIX extended regular expression, as SystemTap's regex compiler accepts it,
     compiled for Python's ``re`` (bracket classes like ``[[:digit:]]`` translated)."""
+    import re
+
     out = bytearray()
     i = 0
     n = len(pattern)

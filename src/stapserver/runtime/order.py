@@ -9,11 +9,13 @@ under SystemTap.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the engine imports this module on every run: nothing more at run time
+    from collections.abc import Callable
+    from typing import TypeVar
 
-T = TypeVar("T")
-Less = Callable[[T, T], bool]
+    T = TypeVar("T")
+    Less = Callable[[T, T], bool]
 _THRESHOLD = 16
 
 

@@ -24,10 +24,10 @@ the buffer).
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Final, cast
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # every generated module imports this one: no more than itself at run time
+    from collections.abc import Callable, Sequence
+    from typing import Any, Final
 
 __all__ = [
     "MAXSTRINGLEN",
@@ -267,26 +267,40 @@ def _binary(value: int, width: int, precision: int, flags: int) -> bytes:
 # Parsed formats.
 
 
-@dataclass(frozen=True, slots=True)
 class _Literal:
-    raw: bytes  # the literal text; the size pass counts all of it: sizeof("...") - 1
-    text: bytes  # what is copied: up to the first NUL, as the C loop does
+    __slots__ = ("raw", "text")
+
+    def __init__(self, raw: bytes, text: bytes) -> None:
+        self.raw = raw  # the literal text; the size pass counts all of it: sizeof("...") - 1
+        self.text = text  # what is copied: up to the first NUL, as the C loop does
 
 
-@dataclass(frozen=True, slots=True)
 class _Conversion:
-    kind: str  # 'n' (number, %p included), 'c', 's', 'b', 'm', 'M'
-    base: int
-    flags: int
-    width_kind: int
-    width: int  # static width, as stap's unsigned field holds it
-    precision_kind: int
-    precision: int  # static precision, likewise
+    __slots__ = ("base", "flags", "kind", "precision", "precision_kind", "width", "width_kind")
+
+    def __init__(
+        self,
+        kind: str,  # 'n' (number, %p included), 'c', 's', 'b', 'm', 'M'
+        base: int,
+        flags: int,
+        width_kind: int,
+        width: int,  # static width, as stap's unsigned field holds it
+        precision_kind: int,
+        precision: int,  # static precision, likewise
+    ) -> None:
+        self.kind = kind
+        self.base = base
+        self.flags = flags
+        self.width_kind = width_kind
+        self.width = width
+        self.precision_kind = precision_kind
+        self.precision = precision
 
 
-_Item = _Literal | _Conversion
-_Args = Sequence[int | bytes]
-_Renderer = Callable[[_Args], bytes]
+if TYPE_CHECKING:
+    _Item = _Literal | _Conversion
+    _Args = Sequence[int | bytes]
+    _Renderer = Callable[[_Args], bytes]
 
 
 def _digits(fmt: bytes, i: int) -> tuple[int, int]:
@@ -396,7 +410,7 @@ class _Codegen:
     def __init__(self) -> None:
         self.pieces: list[bytes] = []
         self.exprs: list[str] = []
-        self.namespace: dict[str, object] = {"_cl": _cl8192, "_M": _U64}
+        self.namespace: dict[str, Any] = {"_cl": _cl8192, "_M": _U64}
         self.arg = 0
 
     def take(self) -> str:
@@ -561,7 +575,7 @@ def _general_helper(conv: _Conversion) -> Callable[[int, int, int], bytes]:
 
 def _plain_string(args: _Args) -> bytes:
     """``printf("%s", s)``, which stap writes with ``_stp_print(s)``: no size limit."""
-    return _cstring(cast(bytes, args[0]))
+    return _cstring(args[0])  # type: ignore[arg-type]  # "%s" takes a string
 
 
 class Format:
@@ -633,8 +647,8 @@ class Format:
             else:
                 nul_check = ""
             gen.build(nul_check, makes_nul, self._stream, self._string)
-            self.render = cast(_Renderer, gen.namespace["printf"])
-            self.render_string = cast(_Renderer, gen.namespace["sprintf"])
+            self.render = gen.namespace["printf"]
+            self.render_string = gen.namespace["sprintf"]
 
         # translate.cxx writes these with _stp_print(), not through the compiled printf:
         # a format without arguments (and without "%%"), or exactly "%s".
@@ -768,12 +782,22 @@ def _emit_binary(
     return pos, index
 
 
-@functools.lru_cache(maxsize=4096)
+_CACHE_SIZE: Final = 4096
+_cache: dict[bytes, Format] = {}  # least recently used first
+
+
 def parse_format(fmt: bytes) -> Format:
     """Parse ``fmt`` (raising :class:`FormatError` where stap would refuse it).
 
     ``fmt`` is the format's bytes after escape decoding.  stap parses the format before the
     C compiler decodes its escapes, so a ``%`` written as an escape (``"\\045d"``) is plain
-    text there: the caller should turn such a ``%`` into ``%%``.  Results are cached.
+    text there: the caller should turn such a ``%`` into ``%%``.  Results are cached (the
+    4096 formats used last: ``functools.lru_cache(4096)`` without importing functools).
     """
-    return Format(fmt)
+    found = _cache.pop(fmt, None)
+    if found is None:
+        found = Format(fmt)
+        if len(_cache) >= _CACHE_SIZE:
+            del _cache[next(iter(_cache))]
+    _cache[fmt] = found
+    return found

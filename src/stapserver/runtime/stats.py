@@ -32,7 +32,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from stapserver.runtime.base import INT64_MAX, INT64_MIN, ScriptError, wrap
+# HIST_ELISION and StatInitError are defined in base, for the modules that need them
+# without importing this one; they are part of this module's interface all the same.
+from stapserver.runtime.base import (
+    HIST_ELISION,
+    INT64_MAX,
+    INT64_MIN,
+    ScriptError,
+    StatInitError,
+    wrap,
+)
 
 __all__ = [
     "EMPTY_AGGREGATE",
@@ -58,8 +67,6 @@ STP_MAX_BUCKETS: Final = 128
 """Most buckets of a linear histogram, underflow and overflow included."""
 HIST_WIDTH: Final = 50
 """Columns of ``@`` for the largest bucket."""
-HIST_ELISION: Final = 2
-"""Zero rows kept on either side of a non-zero one; longer runs print as ``~``."""
 MAXSTRINGLEN: Final = 512
 """The string buffer ``sprint(@hist_*(...))`` formats into (64-bit default)."""
 
@@ -70,19 +77,6 @@ _MAX_BIT_SHIFT: Final = 62
 _HIST_NONE: Final = 0
 _HIST_LOG: Final = 1
 _HIST_LINEAR: Final = 2
-
-
-class StatInitError(Exception):
-    """A histogram stap's runtime refuses when the module starts.
-
-    ``_stp_stat_calc_buckets`` rejects it with ``_stp_warn(message)`` (shown as
-    ``WARNING: <message>``), the allocation returns NULL and module init fails
-    with -ENOMEM, so no probe ever runs.  Stap 4.8 has no pass-2 check for this.
-    """
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def _c_int(value: int) -> int:
