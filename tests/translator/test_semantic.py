@@ -1081,3 +1081,16 @@ def test_unresolved_arity_2_global_array() -> None:
 def test_foreach_over_an_undeclared_array() -> None:
     text = sem_error("probe begin { foreach ([k, v] in nosuch) println(k) }")
     assert "unresolved arity-2 global array nosuch, missing global declaration?" in text
+
+
+@pytest.mark.parametrize(("pattern", "position"), [("(", 0), ("*", 0), ("[", 0), ("a)b", 1)])
+def test_a_regex_stap_refuses_is_a_semantic_error(pattern: str, position: int) -> None:
+    """As stap: pass 2 compiles each =~ pattern; one that does not compile is a semantic
+    error at the pattern (before: an internal error at run time)."""
+    message = sem_error(f'probe begin {{ println("x" =~ "{pattern}") }}')
+    assert f"regex compilation error (at position {position}): " in message
+    assert f"string '{pattern}' at <input>:1:" in message
+
+
+def test_a_regex_that_compiles_passes() -> None:
+    elab('probe begin { println("x" =~ "^[[:digit:]]+(a|b)*$") }')

@@ -107,6 +107,19 @@ class Elaborator:
         self._printed_toks: set[int] = set()
 
     # ------------------------------------------------------------------ errors
+    def _check_regex(self, pattern: ast.StringLit) -> None:
+        """A regex stap's compiler would refuse is a semantic error here, as with stap
+        (the runtime compiles it with Python's ``re``, which must never fail later)."""
+        import re
+
+        from ..runtime.ops import compile_regex
+
+        try:
+            compile_regex(pattern.value)
+        except re.error as err:
+            message = f"regex compilation error (at position {err.pos or 0}): {err.msg}"
+            self.error(message, pattern.tok)
+
     def error(
         self,
         message: str,
@@ -576,6 +589,7 @@ class Elaborator:
             r(e.right, scope)
         elif isinstance(e, ast.RegexMatch):
             r(e.left, scope)
+            self._check_regex(e.pattern)
         elif isinstance(e, ast.Ternary):
             r(e.cond, scope)
             r(e.then, scope)
