@@ -16,7 +16,7 @@ from stapserver.frontend.options import parse_options
 
 def test_no_client_options() -> None:
     assert split_client_args(["-p4", "s.stp", "a"]) == ClientArgs([], [], ["-p4", "s.stp", "a"])
-    assert split_client_args([]) == ClientArgs()
+    assert split_client_args([]) == ClientArgs([], [], [])
 
 
 def test_equals_forms() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import UsageError
 
@@ -15,8 +15,7 @@ _HOSTNAME = re.compile(
 _IFACE = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
 
 
-@dataclass(frozen=True)
-class ServerAddress:
+class ServerAddress(NamedTuple):
     host: str  # a host name or an IP address (IPv6 with its %interface, if any)
     port: int | None  # None: look it up among the advertised servers
 

@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..discovery.adverts import Advert, LocalNetwork, Target, compatible, order_addresses, rank
 from .address import ServerAddress
 
 
-@dataclass
-class Choice:
+class Choice(NamedTuple):
     # each usable server with the runtime to ask it for: the preferred runtime's servers
     # first, each runtime's ranked
-    candidates: list[tuple[Advert, str]] = field(default_factory=list)
-    untrusted: list[Advert] = field(default_factory=list)
-    incompatible: list[Advert] = field(default_factory=list)
+    candidates: list[tuple[Advert, str]] = []  # noqa: RUF012 - choose() makes its own
+    untrusted: list[Advert] = []  # noqa: RUF012
+    incompatible: list[Advert] = []  # noqa: RUF012
 
 
 def choose(
@@ -32,7 +31,7 @@ def choose(
     """Sort the advertised servers for ``targets`` (what the client can use, preferred
     first): a server builds for the first target it is compatible with; one compatible
     with none is not even looked up in the trust databases."""
-    choice = Choice()
+    choice = Choice([], [], [])
     usable: dict[str, list[Advert]] = {t.runtime: [] for t in targets}
     for a in adverts:
         fit = next((t for t in targets if compatible(a, t)), None)
@@ -42,8 +41,8 @@ def choose(
             choice.untrusted.append(a)
         else:
             usable[fit.runtime].append(a)
-    choice.candidates = [(a, t.runtime) for t in targets for a in rank(usable[t.runtime])]
-    return choice
+    ranked = [(a, t.runtime) for t in targets for a in rank(usable[t.runtime])]
+    return choice._replace(candidates=ranked)
 
 
 def _where(a: Advert) -> str:

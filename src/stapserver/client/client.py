@@ -16,9 +16,8 @@ import functools
 import io
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, NamedTuple
 
 from ..errors import InputError, NetworkError, ProtocolError, StapError, TrustError, UsageError
 from ..files import write_atomic
@@ -27,7 +26,7 @@ from ..hostinfo import pass5_runtimes, staprun_path
 from ..protocol import archive
 from ..protocol import request as req_mod
 from ..protocol import response as resp_mod
-from ..trust import layout, signing
+from ..trust import layout
 from ..trust.policy import Databases, Decision, decide_presented
 from .address import ServerAddress, parse_server
 from .connection import exchange
@@ -35,6 +34,7 @@ from .packing import Packed, pack
 
 if TYPE_CHECKING:  # imported when used: a request needs only what it uses
     from ..discovery.adverts import Advert, LocalNetwork
+    from ..trust.signing import PublicKey
 
 USAGE = """\
 Usage: stap-client [--server=HOST[:PORT]]... [--ssl=DIRNAME]... [stap arguments]
@@ -63,21 +63,20 @@ RESPONSE_LIMITS = archive.Limits(
 )
 
 
-@dataclass
-class ClientArgs:
-    servers: list[ServerAddress] = field(default_factory=list)
-    ssl_dirs: list[str] = field(default_factory=list)
-    stap_args: list[str] = field(default_factory=list)
+class ClientArgs(NamedTuple):
+    servers: list[ServerAddress]
+    ssl_dirs: list[str]
+    stap_args: list[str]
 
 
 def split_client_args(argv: list[str]) -> ClientArgs:
     """Take ``--server`` and ``--ssl`` out of a stap command line (before a ``--``)."""
-    result = ClientArgs()
+    result = ClientArgs([], [], [])
     i = 0
     while i < len(argv):
         arg = argv[i]
         if arg == "--":
-            result.stap_args += argv[i:]
+            result.stap_args.extend(argv[i:])
             break
         for opt, target in (("--server", "servers"), ("--ssl", "ssl_dirs")):
             if arg == opt or arg.startswith(opt + "="):
@@ -153,6 +152,14 @@ class Client:
             raise UsageError("A script must be specified.")
         packed = pack(self.args.stap_args, stdin=self.stdin, cwd=self.cwd)
         runtimes = runtimes_wanted(packed.options)
+
+        def prepare() -> None:
+            """While the server builds: what checking and running its answer needs."""
+            from ..trust import signing  # noqa: F401 - cryptography, for the signatures
+
+            if packed.options.last_pass == 5:
+                from ..runtime import engine, loader  # noqa: F401
+
         payloads: dict[str, bytes] = {}
         failures: list[str] = []
         explicit = bool(self.args.servers)
@@ -162,7 +169,11 @@ class Client:
             tried: list[str] = []
             for address in addresses:
                 try:
-                    der, data = exchange(address, payloads[runtime], self.judge)
+                    der, data = exchange(
+                        address, payloads[runtime], self.judge, while_building=prepare
+                    )
+                    from ..trust import signing
+
                     key = signing.public_key(der)
                     verify = functools.partial(signing.verify, key)
                     response = resp_mod.decode(data, RESPONSE_LIMITS, verify=verify)
@@ -249,10 +260,12 @@ class Client:
     def finish(
         self,
         address: ServerAddress,
-        key: signing.PublicKey,
+        key: PublicKey,
         response: resp_mod.Response,
         packed: Packed,
     ) -> int:
+        from ..trust import signing
+
         o = packed.options
         modules = {
             name: data
@@ -301,7 +314,9 @@ class Client:
 
     def keep(self, name: str, files: dict[str, bytes]) -> None:
         """Leave the module (and its signature) in the current directory."""
-        for fname in (name, name + signing.SIGNATURE_SUFFIX):
+        from ..trust.signing import SIGNATURE_SUFFIX
+
+        for fname in (name, name + SIGNATURE_SUFFIX):
             if fname in files:
                 target = self.cwd / fname
                 try:

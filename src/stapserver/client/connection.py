@@ -35,12 +35,21 @@ def exchange(
     *,
     connect_timeout: float = 10.0,
     response_timeout: float = 900.0,
+    while_building: Callable[[], object] | None = None,
 ) -> tuple[bytes, bytes]:
     """Connect, judge the certificate, send ``payload`` (None: a length of 0, asking for
-    the certificate only) and read the response.  Raises NetworkError or TrustError."""
+    the certificate only) and read the response.  ``while_building`` runs once the
+    request is sent, while the server builds (the client's imports for what follows).
+    Raises NetworkError or TrustError."""
     assert address.port is not None
+    # an ASCII host goes as bytes, which getaddrinfo takes (typeshed says str only): a
+    # str loads the IDNA codec, and unicodedata with it, at every start
+    host: str | bytes = address.host.encode() if address.host.isascii() else address.host
     try:
-        raw = socket.create_connection((address.host, address.port), timeout=connect_timeout)
+        raw = socket.create_connection(
+            (host, address.port),  # type: ignore[arg-type]
+            timeout=connect_timeout,
+        )
     except OSError as err:
         reason = err.strerror or str(err)
         raise NetworkError(f"cannot connect to server {address}: {reason}") from None
@@ -66,6 +75,8 @@ def exchange(
                 return der, b""
             try:
                 tls.sendall(framing.frame(payload))
+                if while_building is not None:
+                    while_building()
                 tls.settimeout(response_timeout)
                 chunks: list[bytes] = []
                 total = 0

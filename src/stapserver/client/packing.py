@@ -12,9 +12,8 @@ and the script's own arguments.  Options that act on this machine (``-o``, ``-c`
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from ..errors import InputError
 from ..frontend.options import Options, parse_options, read_script_file
@@ -25,12 +24,11 @@ LOCAL_OPTIONS = frozenset({"-o", "-c", "-x", "-k", "--tmpdir", "-I"})
 MAX_TREE_FILES = 5000
 
 
-@dataclass
-class Packed:
+class Packed(NamedTuple):
     request: Request  # as the user asked: a --runtime only if given
     options: Options
     # request path -> the path as the user wrote it (for messages coming back)
-    paths: dict[str, str] = field(default_factory=dict)
+    paths: dict[str, str] = {}  # noqa: RUF012 - never changed in place
     runtime_at: int | None = None  # where a --runtime the client chooses goes in the argv
 
     def request_for(self, runtime: str) -> Request:
@@ -41,7 +39,7 @@ class Packed:
             return self.request
         argv = self.request.argv
         at = self.runtime_at
-        return replace(self.request, argv=[*argv[:at], f"--runtime={runtime}", *argv[at:]])
+        return self.request._replace(argv=[*argv[:at], f"--runtime={runtime}", *argv[at:]])
 
 
 def _joined(name: str, value: str | None) -> str:

@@ -8,7 +8,6 @@ must not control, as ``stap --client-options`` does).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, UsageError
@@ -104,36 +103,37 @@ MODULE_NAME = re.compile(r"^[a-z0-9_]+$")
 _DEFINE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(=.*)?$", re.S)
 
 
-@dataclass
 class Options:
-    """A parsed stap command line."""
+    """A parsed stap command line.  (A plain class: ``dataclasses`` would cost
+    ``stap-client`` a sixth of its start-up.)"""
 
-    last_pass: int = 5
-    verbose: int = 0
-    script_file: str | None = None  # a path, or "-" for standard input
-    script_text: str | None = None  # -e
-    args: list[str] = field(default_factory=list)  # the script's own arguments
-    module_name: str | None = None
-    output: str | None = None
-    command: str | None = None
-    target_pid: int | None = None
-    defines: list[tuple[str, str]] = field(default_factory=list)
-    include: list[str] = field(default_factory=list)
-    kernel_release: str | None = None
-    arch: str | None = None
-    runtime: str | None = None
-    privilege: str = "stapdev"
-    privilege_set: bool = False
-    compatible: str | None = None
-    suppress_warnings: bool = False
-    guru: bool = False
-    globals: list[tuple[str, str]] = field(default_factory=list)  # -G name=value
-    help: bool = False
-    version: bool = False
-    unsupported: list[str] = field(default_factory=list)
-    # every option, in order, as ("-p", "4") / ("--runtime", "python"): for forwarding
-    given: list[tuple[str, str | None]] = field(default_factory=list)
-    no_global_display: bool = False
+    def __init__(self) -> None:
+        self.last_pass: int = 5
+        self.verbose: int = 0
+        self.script_file: str | None = None  # a path, or "-" for standard input
+        self.script_text: str | None = None  # -e
+        self.args: list[str] = []  # the script's own arguments
+        self.module_name: str | None = None
+        self.output: str | None = None
+        self.command: str | None = None
+        self.target_pid: int | None = None
+        self.defines: list[tuple[str, str]] = []
+        self.include: list[str] = []
+        self.kernel_release: str | None = None
+        self.arch: str | None = None
+        self.runtime: str | None = None
+        self.privilege: str = "stapdev"
+        self.privilege_set: bool = False
+        self.compatible: str | None = None
+        self.suppress_warnings: bool = False
+        self.guru: bool = False
+        self.globals: list[tuple[str, str]] = []  # -G name=value
+        self.help: bool = False
+        self.version: bool = False
+        self.unsupported: list[str] = []
+        # every option, in order, as ("-p", "4") / ("--runtime", "python"): for forwarding
+        self.given: list[tuple[str, str | None]] = []
+        self.no_global_display: bool = False
 
     @property
     def has_script(self) -> bool:

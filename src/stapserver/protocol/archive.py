@@ -14,7 +14,7 @@ import stat
 import zipfile
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import ProtocolError
 
@@ -23,8 +23,7 @@ _EPOCH = (1980, 1, 1, 0, 0, 0)
 _READ_CHUNK = 1 << 16
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     """What a reader accepts.  The defaults are for requests: SystemTap's own (5,000
     compressed and 50,000 uncompressed bytes) refuse scripts with a tapset tree."""
 

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..errors import ProtocolError
 from . import archive
@@ -39,14 +39,14 @@ _ARCH = re.compile(r"^[A-Za-z0-9_]+$")
 _ARGV = re.compile(r"^argv([1-9][0-9]*)$")
 
 
-@dataclass
-class Request:
+class Request(NamedTuple):
     argv: list[str]
     release: str
     arch: str
     version: str = CLIENT_VERSION
-    locale: dict[str, str] = field(default_factory=dict)
-    files: dict[str, bytes] = field(default_factory=dict)  # under script/ and tapset/
+    # (named tuples on the client's path: never changed in place, defaults shared)
+    locale: dict[str, str] = {}  # noqa: RUF012
+    files: dict[str, bytes] = {}  # noqa: RUF012 - under script/ and tapset/
     mok_fingerprints: list[str] | None = None
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..errors import ProtocolError
 from . import archive
@@ -30,15 +30,15 @@ MANIFEST_SIGNATURE = "stapserver.manifest.sgn"
 _MODULE_DIR = re.compile(r"^stap[A-Za-z0-9_]{6}$")
 
 
-@dataclass
-class Response:
+class Response(NamedTuple):
     rc: int
     stdout: bytes = b""
     stderr: bytes = b""
     version: str = SERVER_VERSION
     module_dir: str = MODULE_DIR
-    module_files: dict[str, bytes] = field(default_factory=dict)  # name -> data
-    extra: dict[str, bytes] = field(default_factory=dict)  # other root files
+    # (named tuples on the client's path: never changed in place, defaults shared)
+    module_files: dict[str, bytes] = {}  # noqa: RUF012 - name -> data
+    extra: dict[str, bytes] = {}  # noqa: RUF012 - other root files
     signed: bool = False  # had a manifest whose signature verified
 
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .der import Certificate as DerCertificate
 from .der import DerError
@@ -24,8 +23,7 @@ if TYPE_CHECKING:  # cryptography's X.509 is imported only where it is used
 Databases = list[tuple[Path, list["x509.Certificate"]]]
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     trusted: bool
     reason: str  # why, for a message
     database: Path | None = None
