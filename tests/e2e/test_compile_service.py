@@ -322,3 +322,38 @@ def test_unreachable_server(env: Env) -> None:
 def test_bad_server_argument(env: Env) -> None:
     r = env.run("stap-client", "--server=[::1", "-e", HELLO)
     assert r.returncode == 1 and b"missing ']'" in r.stderr
+
+
+IMPORTS = """
+import sys
+from stapserver.cli.stap_client import main
+rc = main(sys.argv[1:])
+print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in {"stapserver", "zeroconf",
+      "cryptography", "ifaddr", "dataclasses", "subprocess", "inspect", "asyncio"})),
+      file=sys.stderr)
+sys.exit(rc)
+"""
+
+
+def test_the_client_imports_only_what_the_request_needs(server: Server) -> None:
+    """Start-up is most of a hello world: no discovery with --server HOST:PORT, no X.509
+    parser for a pinned certificate, no NSS (certutil), no translator, the runtime only
+    when pass 5 runs a python module (issue 10)."""
+
+    def imported(*args: str) -> set[str]:
+        r = server.env.run("python", "-c", IMPORTS, f"--server={server.address}", *args)
+        assert r.returncode == 0, r.stderr
+        return set(r.stderr.decode().splitlines()[-1].split())
+
+    never = {
+        "zeroconf", "ifaddr", "dataclasses", "inspect", "asyncio", "subprocess",
+        "cryptography.x509", "stapserver.discovery.browse", "stapserver.discovery.adverts",
+        "stapserver.trust.database", "stapserver.trust.nss", "stapserver.trust.certs",
+        "stapserver.translator.parser", "stapserver.runtime.stats",
+    }  # fmt: skip
+    run = imported("-e", HELLO)
+    assert not run & never, run & never
+    assert {"stapserver.runtime.engine", "cryptography.hazmat.primitives.asymmetric.rsa"} <= run
+    listing = imported("--runtime=python", "-p2", "-e", HELLO)
+    assert not listing & never, listing & never
+    assert "stapserver.runtime.engine" not in listing

@@ -8,7 +8,6 @@ clients' trust (with SystemTap, a regenerated certificate silently loses it).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -18,6 +17,8 @@ from .der import DerError
 from .layout import pinned
 
 if TYPE_CHECKING:  # cryptography's X.509 is imported only where it is used
+    import datetime as dt
+
     from cryptography import x509
 
 Databases = list[tuple[Path, list["x509.Certificate"]]]
@@ -63,6 +64,8 @@ def decide(
     now: dt.datetime | None = None,
 ) -> Decision:
     """Decide about ``presented`` against ``databases`` (folder, its certificates)."""
+    import datetime as dt
+
     from . import certs
 
     now = now or dt.datetime.now(dt.UTC)
