@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -33,7 +34,7 @@ from stapserver.client.address import ServerAddress
 from stapserver.client.connection import exchange
 from stapserver.protocol import archive, request, response
 from stapserver.trust import database, signing
-from stapserver.trust.policy import decide
+from stapserver.trust.policy import Decision, decide_presented
 
 BIN = Path(sys.executable).parent
 HELLO = 'probe begin { printf("Hello World!\\n"); exit() }'
@@ -50,14 +51,14 @@ def environment(root: Path) -> dict[str, str]:
     }
 
 
-def one_request(address: ServerAddress, script: str, trusted: list) -> float:  # type: ignore[type-arg]
+def one_request(address: ServerAddress, script: str, judge: Callable[[bytes], Decision]) -> float:
     req = request.Request(
         argv=["--runtime=python", "-p4", "-e", script], release=os.uname().release, arch="x86_64"
     )
     payload = request.encode(req)
     t0 = time.perf_counter()
-    cert, data = exchange(address, payload, lambda c: decide(c, trusted))
-    key = cert.public_key()
+    der, data = exchange(address, payload, judge)
+    key = signing.public_key(der)
     resp = response.decode(
         data,
         archive.Limits(max_compressed=1 << 30, max_uncompressed=1 << 30),
@@ -89,12 +90,16 @@ def main() -> None:
         port = json.loads((root / "run" / f"{pid}.json").read_text())["port"]
         address = ServerAddress("127.0.0.1", port)
         try:
-            dbs = [(d, database.trusted_certificates(d)) for d in database.client_db_dirs([])]
+            dirs = database.client_db_dirs([])
+            dbs = [(d, database.trusted_certificates(d)) for d in dirs]
+
+            def judge(der: bytes) -> Decision:  # as stap-client judges a server
+                return decide_presented(der, dirs, lambda: dbs)
 
             tls = []
             for _ in range(100):
                 t0 = time.perf_counter()
-                exchange(address, None, lambda c: decide(c, dbs))
+                exchange(address, None, judge)
                 tls.append(time.perf_counter() - t0)
             report(
                 "TLS round trip alone (length 0)",
@@ -102,8 +107,8 @@ def main() -> None:
                 f"p99 {percentile(tls, 99) * 1000:.2f} ms",
             )
 
-            one_request(address, HELLO, dbs)  # warm the server (and its cache)
-            times = [one_request(address, HELLO, dbs) for _ in range(200)]
+            one_request(address, HELLO, judge)  # warm the server (and its cache)
+            times = [one_request(address, HELLO, judge) for _ in range(200)]
             report(
                 "hello world round trip (warm client, warm server)",
                 f"median {percentile(times, 50) * 1000:.2f} ms, "
@@ -111,7 +116,7 @@ def main() -> None:
                 "<= 10 ms median",
             )
 
-            fresh = [one_request(address, f"{HELLO} # {i}", dbs) for i in range(100)]
+            fresh = [one_request(address, f"{HELLO} # {i}", judge) for i in range(100)]
             report(
                 "round trip, a new script each time (full build)",
                 f"median {percentile(fresh, 50) * 1000:.2f} ms, "
@@ -125,7 +130,7 @@ def main() -> None:
                     bad = 0
                     for i in range(per_client):
                         try:
-                            one_request(address, f"{HELLO} # {c} {i % 20}", dbs)
+                            one_request(address, f"{HELLO} # {c} {i % 20}", judge)
                         except Exception:
                             bad += 1
                     return bad

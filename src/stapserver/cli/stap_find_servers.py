@@ -21,7 +21,7 @@ from ..discovery.netinfo import local_networks
 from ..errors import UsageError
 from ..hostinfo import normalized_arch, pass5_runtimes
 from ..trust import layout
-from .common import run_command
+from .common import exit_at_once, run_command
 
 
 def _timeout(args: list[str]) -> float | None:
@@ -69,6 +69,11 @@ def find(args: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     return run_command(lambda: find(args), "stap-find-servers")
+
+
+def entry() -> None:
+    """The installed ``stap-find-servers``."""
+    exit_at_once(main())
 
 
 if __name__ == "__main__":  # pragma: no cover
