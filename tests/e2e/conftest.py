@@ -16,10 +16,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from stapserver.trust import database
+
+if TYPE_CHECKING:
+    from .netns import Lan
 
 BIN = Path(sys.executable).parent
 
@@ -211,3 +215,21 @@ def server(env: Env) -> Iterator[Server]:
     s = start_server(env, "--read-timeout", "3")
     yield s
     s.stop()
+
+
+@pytest.fixture
+def lan(tmp_path: Path) -> Iterator[Lan]:
+    """A network of namespaces for one test (skipped without root, unless
+    STAPSERVER_REQUIRE_NETNS makes that a failure)."""
+    from .netns import Lan, netns_available
+
+    why = netns_available()
+    if why:
+        if os.environ.get("STAPSERVER_REQUIRE_NETNS"):
+            pytest.fail(f"network namespaces are required here: {why}")
+        pytest.skip(why)
+    net = Lan(tmp_path)
+    try:
+        yield net
+    finally:
+        net.close()

@@ -8,30 +8,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from stapserver.trust import certs
 
-from .netns import Host, HostServer, Lan, netns_available
+from .netns import Host, HostServer, Lan
 
 HELLO = 'probe begin { printf("Hello World!\\n"); exit() }'
-
-
-@pytest.fixture
-def lan(tmp_path: Path) -> Iterator[Lan]:
-    why = netns_available()
-    if why:
-        if os.environ.get("STAPSERVER_REQUIRE_NETNS"):
-            pytest.fail(f"network namespaces are required here: {why}")
-        pytest.skip(why)
-    net = Lan(tmp_path)
-    try:
-        yield net
-    finally:
-        net.close()
 
 
 def cert_sha256(host: Host) -> str:

@@ -7,29 +7,12 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from .netns import Host, Lan, netns_available
+from .netns import Host, Lan
 
 HELLO = 'probe begin { printf("Hello World!\\n"); exit() }'
 TRIES = 20
-
-
-@pytest.fixture
-def lan(tmp_path: Path) -> Iterator[Lan]:
-    why = netns_available()
-    if why:
-        if os.environ.get("STAPSERVER_REQUIRE_NETNS"):
-            pytest.fail(f"network namespaces are required here: {why}")
-        pytest.skip(why)
-    net = Lan(tmp_path)
-    try:
-        yield net
-    finally:
-        net.close()
 
 
 def stop(host: Host, pid: int) -> None:
