@@ -154,7 +154,7 @@ class Client:
         runtimes = runtimes_wanted(packed.options)
 
         def prepare() -> None:
-            """While the server builds: what checking and running its answer needs."""
+            """While the server answers: what checking and running its answer needs."""
             from ..trust import signing  # noqa: F401 - cryptography, for the signatures
 
             if packed.options.last_pass == 5:
@@ -170,7 +170,7 @@ class Client:
             for address in addresses:
                 try:
                     der, data = exchange(
-                        address, payloads[runtime], self.judge, while_building=prepare
+                        address, payloads[runtime], self.judge, meanwhile=prepare
                     )
                     from ..trust import signing
 

@@ -4,6 +4,7 @@ request, the response."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import time
@@ -35,12 +36,12 @@ def exchange(
     *,
     connect_timeout: float = 10.0,
     response_timeout: float = 900.0,
-    while_building: Callable[[], object] | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> tuple[bytes, bytes]:
     """Connect, judge the certificate, send ``payload`` (None: a length of 0, asking for
-    the certificate only) and read the response.  ``while_building`` runs once the
-    request is sent, while the server builds (the client's imports for what follows).
-    Raises NetworkError or TrustError."""
+    the certificate only) and read the response.  ``meanwhile`` runs while the server
+    answers the TLS hello (it signs with its key: the slowest step of a round trip): the
+    client's imports for what follows.  Raises NetworkError or TrustError."""
     assert address.port is not None
     # an ASCII host goes as bytes, which getaddrinfo takes (typeshed says str only): a
     # str loads the IDNA codec, and unicodedata with it, at every start
@@ -52,12 +53,31 @@ def exchange(
         )
     except OSError as err:
         reason = err.strerror or str(err)
-        raise NetworkError(f"cannot connect to server {address}: {reason}") from None
+        raise NetworkError(
+            f"cannot connect to server {address}: {reason} "
+            "(is a server running there? stap-find-servers lists those on the network)"
+        ) from None
     try:
         try:
-            tls = client_context().wrap_socket(raw, server_hostname=None)
+            tls = client_context().wrap_socket(
+                raw, server_hostname=None, do_handshake_on_connect=False
+            )
         except (ssl.SSLError, OSError) as err:
             raise NetworkError(f"TLS handshake with server {address} failed: {err}") from None
+        try:
+            tls.setblocking(False)
+            with contextlib.suppress(ssl.SSLWantReadError):
+                tls.do_handshake()  # sends the hello; the answer is not there yet
+            if meanwhile is not None:
+                meanwhile()
+            tls.settimeout(connect_timeout)
+            tls.do_handshake()
+        except (ssl.SSLError, OSError) as err:
+            tls.close()
+            raise NetworkError(f"TLS handshake with server {address} failed: {err}") from None
+        except BaseException:
+            tls.close()
+            raise
         with tls:
             der = tls.getpeercert(binary_form=True)
             if not der:
@@ -75,8 +95,6 @@ def exchange(
                 return der, b""
             try:
                 tls.sendall(framing.frame(payload))
-                if while_building is not None:
-                    while_building()
                 tls.settimeout(response_timeout)
                 chunks: list[bytes] = []
                 total = 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -156,7 +157,12 @@ class CompileServer:
             )
         except OSError as err:
             where = f"{self.config.address or '*'}:{self.config.port}"
-            raise ServerError(f"cannot listen on {where}: {err.strerror}") from None
+            hint = {
+                errno.EADDRINUSE: " (another --port, or none: a free one is chosen)",
+                errno.EADDRNOTAVAIL: " (--address must be one of this machine's addresses)",
+                errno.EACCES: " (ports below 1024 are root's: another --port)",
+            }.get(err.errno or 0, "")
+            raise ServerError(f"cannot listen on {where}: {err.strerror}{hint}") from None
         sock = self.server.sockets[0]
         self.port = sock.getsockname()[1]
         self.log(f"listening on port {self.port} (pid {os.getpid()}, stapserver {__version__})")

@@ -71,7 +71,7 @@ class Backend:
             offered = ", ".join(self.releases) or "none"
             return (
                 f"stap-serverd: cannot build for kernel release {release}: this server builds "
-                f"for {offered} (and the python runtime for any)"
+                f"for {offered} (and the python runtime for any: stap-client --runtime=python)"
             )
         return None
 
