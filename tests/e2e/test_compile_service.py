@@ -9,12 +9,13 @@ import os
 import socket
 import ssl
 import struct
+import subprocess
 import time
 from pathlib import Path
 
 from stapserver.protocol import archive, request, response
 
-from .conftest import Env, Server, make_env, start_server
+from .conftest import BIN, Env, Server, make_env, start_server
 
 HELLO = 'probe begin { printf("Hello World!\\n"); exit() }'
 
@@ -363,3 +364,21 @@ def test_the_client_imports_only_what_the_request_needs(server: Server) -> None:
     listing = imported("--runtime=python", "-p2", "-e", HELLO)
     assert not listing & never, listing & never
     assert "stapserver.runtime.engine" not in listing
+
+
+def test_arguments_that_are_not_utf8_are_logged_and_the_connection_ends(env: Env) -> None:
+    """Issue 11, 1: a request whose arguments are not UTF-8 got its answer, but the log
+    line raised UnicodeEncodeError and the connection never closed (the client waited
+    for ever).  Now the line is logged with the bytes escaped, and the client ends."""
+    server = start_server(env, "--read-timeout", "3")
+    try:
+        script = b'probe begin { println("\xff\xfe"); exit() }'
+        r = subprocess.run(
+            [str(BIN / "stap-client"), f"--server={server.address}", b"-e", script],
+            env=env.env, capture_output=True, timeout=60, cwd=env.root,
+        )  # fmt: skip
+        assert (r.returncode, r.stdout) == (0, b"\xff\xfe\n"), r.stderr
+        last = server.log.read_text(encoding="utf-8").splitlines()[-1]
+        assert " rc=0 runtime=python " in last and "\\xff\\xfe" in last, last
+    finally:
+        server.stop()

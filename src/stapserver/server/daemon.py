@@ -126,7 +126,10 @@ class CompileServer:
         self._log_file = None
         if config.log is not None:
             try:
-                self._log_file = open(config.log, "a", buffering=1)  # noqa: SIM115
+                # nothing logged is ever an encoding error (see log())
+                self._log_file = open(  # noqa: SIM115 - closed in stop()
+                    config.log, "a", buffering=1, encoding="utf-8", errors="backslashreplace"
+                )
             except OSError as err:
                 raise ServerError(f"cannot open log file {config.log}: {err.strerror}") from None
         self._cache: OrderedDict[bytes, tuple[int, bytes]] = OrderedDict()
@@ -186,7 +189,11 @@ class CompileServer:
     def log(self, text: str) -> None:
         if self._log_file is not None:
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-            with contextlib.suppress(OSError):
+            # arguments came as bytes: those that were not UTF-8 are logged as \xNN (other
+            # lone surrogates stay, for the file's own escaping)
+            with contextlib.suppress(UnicodeError):
+                text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            with contextlib.suppress(OSError, ValueError):  # a log never stops a request
                 self._log_file.write(f"{stamp} {text}\n")
 
     # ------------------------------------------------------------------ requests
@@ -256,12 +263,13 @@ class CompileServer:
             rc = "error"
             summary = f"internal error: {type(err).__name__}: {err}"
         finally:
-            ms = int((time.monotonic() - started) * 1000)
-            self.log(f"{client} rc={rc} runtime={runtime} {ms}ms args: {summary}")
+            # the connection ends whatever else fails: a client must never wait forever
             with contextlib.suppress(Exception):
                 writer.close()
                 await asyncio.wait_for(writer.wait_closed(), 5)
             self._tasks.discard(task)
+            ms = int((time.monotonic() - started) * 1000)
+            self.log(f"{client} rc={rc} runtime={runtime} {ms}ms args: {summary}")
 
     def _encode(self, response: resp_mod.Response) -> bytes:
         key = self.identity.key
