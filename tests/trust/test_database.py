@@ -272,8 +272,22 @@ def test_trusted_certificates_accepts_der_in_pem_file(
 ) -> None:
     folder = tmp_path / "client" / "certs"
     folder.mkdir(parents=True)
-    (folder / "x.pem").write_bytes(certs.der(cert))
+    (folder / f"{certs.sha256_hex(cert)}.pem").write_bytes(certs.der(cert))
     assert database.trusted_certificates(tmp_path / "client") == [cert]
+
+
+def test_an_entry_trusts_only_the_certificate_its_name_says(
+    tmp_path: Path, cert: x509.Certificate
+) -> None:
+    """Issue 11, 3: a certificate file swapped for another (or damaged) under a trusted
+    name trusts nothing; before, its content was trusted whatever its name."""
+    db = tmp_path / "client"
+    path = database.add_trusted(db, cert)
+    other = certs.make_certificate(certs.generate_key(2048), ["evil.example"])
+    path.write_bytes(certs.pem(other))
+    assert database.trusted_certificates(db) == []
+    (db / "certs" / "x.pem").write_bytes(certs.der(cert))  # a name that is no SHA-256
+    assert database.trusted_certificates(db) == []
 
 
 def test_trusted_certificates_of_missing_or_empty_database(tmp_path: Path) -> None:

@@ -83,14 +83,18 @@ def test_fingerprints_are_the_file_names(
     assert trusted_fingerprints(db) == {sha(cert), sha(stranger)}
 
 
-def test_fingerprints_lower_case_pem_only(tmp_path: Path) -> None:
+def test_fingerprints_of_entries_whose_content_is_their_name(
+    tmp_path: Path, cert: x509.Certificate, stranger: x509.Certificate
+) -> None:
     folder = tmp_path / "client" / "certs"
     folder.mkdir(parents=True)
-    (folder / "ABCDEF0123.pem").write_text("not even a certificate")
+    (folder / f"{sha(cert).upper()}.pem").write_bytes(certs.pem(cert))  # any case
+    (folder / f"{sha(stranger)}.pem").write_bytes(certs.pem(cert))  # swapped: nothing
+    (folder / ("ab" * 32 + ".pem")).write_text("not even a certificate")
     (folder / "ff00.pem").write_text("")
     (folder / "README").write_text("")
-    (folder / "ee11.der").write_text("")
-    assert trusted_fingerprints(tmp_path / "client") == {"abcdef0123", "ff00"}
+    (folder / f"{sha(stranger)}.der").write_bytes(certs.der(stranger))  # not .pem
+    assert trusted_fingerprints(tmp_path / "client") == {sha(cert)}
 
 
 def test_fingerprints_missing_database(tmp_path: Path) -> None:
@@ -120,20 +124,73 @@ def test_fingerprints_writable_certs_folder(tmp_path: Path, cert: x509.Certifica
 
 
 def test_trusts_by_file_name_without_loading(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cert: x509.Certificate
 ) -> None:
     folder = tmp_path / "client" / "certs"
     folder.mkdir(parents=True)
-    (folder / ("ab" * 32 + ".pem")).write_text("not a certificate")
+    (folder / f"{sha(cert)}.pem").write_bytes(certs.pem(cert))
 
     def no_loading(directory: Path) -> list[x509.Certificate]:
         raise AssertionError("certificates loaded")
 
     monkeypatch.setattr(database, "trusted_certificates", no_loading)
     trusted = TrustedSet([tmp_path / "client"])
-    assert trusted.fingerprints == {"ab" * 32}
-    assert trusted.trusts({"certsha256": "ab" * 32})
-    assert trusted.trusts({"certsha256": "AB" * 32, "certinfo": "00:01"})
+    assert trusted.fingerprints == {sha(cert)}
+    assert trusted.trusts({"certsha256": sha(cert)})
+
+
+@pytest.mark.parametrize("mode", [0o666, 0o646, 0o664])
+def test_an_entry_others_may_change_refuses_the_database(
+    tmp_path: Path, cert: x509.Certificate, mode: int
+) -> None:
+    """Issue 11, 3: a trusted file left writable by others let another user swap in its
+    own server's certificate; now the database is refused, saying how to fix it."""
+    db = tmp_path / "client"
+    path = database.add_trusted(db, cert)
+    path.chmod(mode)
+    with pytest.raises(TrustError, match=rf"{path} in certificate database .*chmod go-w {path}$"):
+        trusted_fingerprints(db)
+    with pytest.raises(TrustError):
+        database.trusted_certificates(db)
+    with pytest.raises(TrustError):
+        database.add_trusted(db, cert)  # nor is anything added to it
+
+
+def test_symbolic_links_are_refused(tmp_path: Path, cert: x509.Certificate) -> None:
+    db = tmp_path / "client"
+    path = database.add_trusted(db, cert)
+    elsewhere = tmp_path / "elsewhere.pem"
+    path.rename(elsewhere)
+    path.symlink_to(elsewhere)
+    with pytest.raises(TrustError, match="is a symbolic link"):
+        trusted_fingerprints(db)
+    path.unlink()
+    elsewhere.rename(path)
+    assert trusted_fingerprints(db) == {sha(cert)}
+    linked = tmp_path / "linked"
+    linked.symlink_to(db)
+    with pytest.raises(TrustError, match="is a symbolic link"):
+        trusted_fingerprints(linked)
+
+
+def test_nss_files_are_checked_too(tmp_path: Path, cert: x509.Certificate) -> None:
+    db = tmp_path / "client"
+    database.add_trusted(db, cert)
+    (db / "cert9.db").write_bytes(b"")
+    (db / "cert9.db").chmod(0o666)
+    with pytest.raises(TrustError, match=r"cert9\.db in certificate database"):
+        trusted_fingerprints(db)
+
+
+def test_adding_to_a_certs_folder_others_may_change_is_refused(
+    tmp_path: Path, cert: x509.Certificate
+) -> None:
+    db = tmp_path / "client"
+    (db / "certs").mkdir(parents=True)
+    (db / "certs").chmod(0o777)
+    with pytest.raises(TrustError, match="chmod go-w"):
+        database.add_trusted(db, cert)
+    assert list((db / "certs").iterdir()) == []
 
 
 def test_trusts_exact_certificate(

@@ -30,13 +30,14 @@ from . import certs, nss
 from .layout import (
     CERTS_DIR,
     _owner_for,
-    cert_files,
+    check_database,
     check_permissions,
     client_db_dirs,
     global_client_db_dir,
     server_db_dir,
     sysconfdir,
     systemtap_dir,
+    trusted_entries,
     user_client_db_dir,
 )
 
@@ -134,13 +135,14 @@ def load_or_create_server_identity(
 
 
 def trusted_certificates(directory: Path) -> list[x509.Certificate]:
-    """The certificates a client database trusts (after checking its permissions): our
-    ``certs/`` files, then those of SystemTap's NSS database in the same folder."""
+    """The certificates a client database trusts (after checking it): our ``certs/``
+    files whose content is the certificate their name says, then those of SystemTap's
+    NSS database in the same folder."""
     found = []
-    for path in cert_files(directory):
+    for _, data in trusted_entries(directory):
         try:
-            found.append(certs.load_certificate(path.read_bytes(), str(path)))
-        except (TrustError, OSError):
+            found.append(certs.load_certificate(data))
+        except TrustError:
             continue  # a damaged entry trusts nothing
     known = {certs.der(c) for c in found}
     for cert in nss.trusted(directory):
@@ -156,9 +158,9 @@ def add_trusted(directory: Path, cert: x509.Certificate) -> Path:
     Returns the file written; adding it twice changes nothing.  SystemTap's client
     reads the NSS database in the same folder: :func:`.nss.add` writes that one."""
     _make_dir(directory, 0o755)
-    check_permissions(directory, _owner_for(directory))
-    folder = directory / CERTS_DIR
-    _make_dir(folder, 0o755)
+    _make_dir(directory / CERTS_DIR, 0o755)
+    folder = check_database(directory)  # a database others could change trusts nothing
+    assert folder is not None
     name = certs.sha256_hex(cert) + ".pem"
     path = folder / name
     if not path.exists():

@@ -63,27 +63,31 @@ def client_db_dirs(extra: list[str]) -> list[Path]:
 # ---------------------------------------------------------------------- permissions
 
 
-def check_permissions(path: Path, owner: int | None = None) -> None:
-    """SystemTap's rule for a database folder: owned by ``owner`` (the caller, or root
-    for a global database) and not writable by group or others.  TrustError says how to
-    fix it."""
+def check_permissions(path: Path, owner: int | None = None, what: str = "") -> None:
+    """SystemTap's rule for a database, applied to its folder and to every file in it:
+    no symbolic link, owned by ``owner`` (the caller, or root for a global database),
+    not writable by group or others.  TrustError says how to fix it.  A missing path
+    passes (there is nothing to trust there)."""
     owner = os.geteuid() if owner is None else owner
+    what = what or f"certificate database {path}"
     try:
-        st = path.stat()
+        st = path.lstat()
     except FileNotFoundError:
         return
     except OSError as err:
-        raise TrustError(f"cannot examine certificate database {path}: {err.strerror}") from None
+        raise TrustError(f"cannot examine {what}: {err.strerror}") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise TrustError(
+            f"{what} is a symbolic link, which a certificate database may not hold; "
+            f"replace it with the real {'folder' if path.is_dir() else 'file'}"
+        )
     if st.st_uid != owner:
         raise TrustError(
-            f"certificate database {path} is owned by uid {st.st_uid}, not by uid {owner}; "
+            f"{what} is owned by uid {st.st_uid}, not by uid {owner}; "
             f"fix it with: chown -R {owner} {path}"
         )
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise TrustError(
-            f"certificate database {path} is writable by group or others; "
-            f"fix it with: chmod go-w {path}"
-        )
+        raise TrustError(f"{what} is writable by group or others; fix it with: chmod go-w {path}")
 
 
 def _owner_for(path: Path) -> int:
@@ -96,22 +100,57 @@ def _owner_for(path: Path) -> int:
     return os.geteuid()
 
 
-def cert_files(directory: Path) -> list[Path]:
-    """The certificate files of a client database (``certs/*.pem``, sorted), after
-    checking the permissions of the database and of its ``certs/`` folder."""
+def check_database(directory: Path) -> Path | None:
+    """Check a client database's folder, its ``certs/`` folder and every file in both
+    (SystemTap's NSS files too): TrustError names the first problem and its fix.  The
+    ``certs/`` folder, or None when there is none."""
     owner = _owner_for(directory)
     check_permissions(directory, owner)
+    if not directory.is_dir():
+        return None
     folder = directory / CERTS_DIR
-    if not folder.is_dir():
-        return []
+    for entry in sorted(directory.iterdir()):
+        if entry != folder:
+            check_permissions(entry, owner, f"{entry} in certificate database {directory}")
     check_permissions(folder, owner)
+    if not folder.is_dir():
+        return None
+    for entry in sorted(folder.iterdir()):
+        check_permissions(entry, owner, f"{entry} in certificate database {directory}")
+    return folder
+
+
+def cert_files(directory: Path) -> list[Path]:
+    """The certificate files of a client database (``certs/*.pem``, sorted), after
+    checking the database (:func:`check_database`)."""
+    folder = check_database(directory)
+    if folder is None:
+        return []
     return sorted(folder.glob("*.pem"))
 
 
+def trusted_entries(directory: Path) -> list[tuple[str, bytes]]:
+    """What a client database trusts: (SHA-256, DER) of each ``certs/<SHA-256>.pem``
+    whose certificate is the one its name says.  A file that holds anything else (a
+    damaged or swapped certificate) trusts nothing."""
+    import hashlib
+
+    found = []
+    for path in cert_files(directory):
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            continue
+        der = pem_der(raw) if raw.lstrip().startswith(b"-----") else raw  # PEM, or DER
+        name = path.stem.lower()
+        if der is not None and hashlib.sha256(der).hexdigest() == name:
+            found.append((name, der))
+    return found
+
+
 def trusted_fingerprints(directory: Path) -> set[str]:
-    """The SHA-256 (lower-case hex) of every certificate a client database trusts,
-    from the file names alone (after checking its permissions)."""
-    return {p.stem.lower() for p in cert_files(directory)}
+    """The SHA-256 (lower-case hex) of every certificate a client database trusts."""
+    return {name for name, _ in trusted_entries(directory)}
 
 
 def pem_der(text: bytes) -> bytes | None:
@@ -128,21 +167,12 @@ def pem_der(text: bytes) -> bytes | None:
 
 
 def pinned(directories: list[Path], der: bytes) -> Path | None:
-    """The first database that trusts exactly these certificate bytes: its
-    ``certs/<SHA-256>.pem`` holds them.  No cryptography: a server presenting a
-    certificate it was trusted with is recognised by its bytes."""
-    import hashlib
-
-    name = hashlib.sha256(der).hexdigest()
+    """The first database that trusts exactly these certificate bytes.  No
+    cryptography: a server presenting a certificate it was trusted with is recognised
+    by its bytes."""
     for d in directories:
-        for path in cert_files(d):
-            if path.stem.lower() != name:
-                continue
-            try:
-                if pem_der(path.read_bytes()) == der:
-                    return d
-            except OSError:
-                continue
+        if any(trusted == der for _, trusted in trusted_entries(d)):
+            return d
     return None
 
 
@@ -174,6 +204,7 @@ __all__ = [
     "CERTS_DIR",
     "TrustedSet",
     "cert_files",
+    "check_database",
     "check_permissions",
     "client_db_dirs",
     "global_client_db_dir",
@@ -182,6 +213,7 @@ __all__ = [
     "server_db_dir",
     "sysconfdir",
     "systemtap_dir",
+    "trusted_entries",
     "trusted_fingerprints",
     "user_client_db_dir",
 ]
