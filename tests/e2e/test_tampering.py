@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from stapserver.protocol import archive, response
 from stapserver.trust import certs, database, signing
 
-from .conftest import Env
+from .conftest import Env, Server
 
 MODULE_NAME = "stap_fake.py"
 
@@ -165,3 +165,59 @@ def test_bad_module_signature_without_manifest(env: Env, fake: object, tmp_path:
 def test_malformed_response(env: Env, fake: object, tmp_path: Path) -> None:
     server = fake(b"this is not a zip archive")  # type: ignore[operator]
     _assert_refused(_client(env, server.port, tmp_path), "sent a bad response")
+
+
+def _signed(env: Env, files: dict[str, bytes], *, manifest: bool = True) -> bytes:
+    key = database.load_or_create_server_identity(env.server_db())[0].key
+    signed = dict(files)
+    for name, data in files.items():
+        signed[name + ".sgn"] = signing.sign(key, data)
+    resp = response.Response(rc=0, module_files=signed)
+    return response.encode(resp, sign=(lambda blob: signing.sign(key, blob)) if manifest else None)
+
+
+@pytest.mark.parametrize("runtime", ["python", "bpf"])
+def test_a_module_of_another_kind_than_asked_is_refused(
+    env: Env, fake: object, tmp_path: Path, runtime: str
+) -> None:
+    """Issue 11, 2: a kernel module, signed and listed, where the python or the BPF
+    runtime was asked: refused, and nothing is written (before: kept at -p4)."""
+    server = fake(_signed(env, {"stap_evil.ko": b"\x7fELF evil"}))  # type: ignore[operator]
+    work = tmp_path / "cwd"
+    work.mkdir()
+    r = env.run(
+        "stap-client", f"--server=127.0.0.1:{server.port}", f"--runtime={runtime}", "-p4",
+        "-e", "probe begin { exit() }", cwd=work,
+    )  # fmt: skip
+    _assert_refused((r.returncode, r.stdout, r.stderr.decode()), "kernel-runtime module")
+    assert list(work.iterdir()) == []
+
+
+def test_an_unsigned_kernel_module_is_refused(env: Env, fake: object, tmp_path: Path) -> None:
+    """Issue 11, 2: without a manifest, an unsigned .ko was written to the cwd at -p4."""
+    resp = response.Response(rc=0, module_files={"stap_evil.ko": b"\x7fELF evil"})
+    server = fake(response.encode(resp))  # type: ignore[operator]
+    work = tmp_path / "cwd"
+    work.mkdir()
+    r = env.run(
+        "stap-client", f"--server=127.0.0.1:{server.port}", "--runtime=kernel", "-p4",
+        "-e", "probe begin { exit() }", cwd=work,
+    )  # fmt: skip
+    _assert_refused((r.returncode, r.stdout, r.stderr.decode()), "is not signed")
+    assert list(work.iterdir()) == []
+
+
+def test_a_bad_answer_moves_on_to_the_next_server(
+    env: Env, fake: object, server: Server, tmp_path: Path
+) -> None:
+    """Issue 11, 4: a server answering garbage (or refused for its signatures) no longer
+    ends the run: the same request goes to the next --server, and only its output is
+    printed."""
+    garbage = fake(b"this is not a zip archive")  # type: ignore[operator]
+    bad_module = fake(_signed(env, {"stap_x.ko": b"\x7fELF"}))  # type: ignore[operator]
+    for first in (garbage, bad_module):
+        r = env.run(
+            "stap-client", f"--server=127.0.0.1:{first.port}", f"--server={server.address}",
+            "-e", 'probe begin { printf("Hello World!\\n"); exit() }', cwd=tmp_path,
+        )  # fmt: skip
+        assert (r.returncode, r.stdout, r.stderr) == (0, b"Hello World!\n", b""), r.stderr

@@ -177,17 +177,22 @@ class Client:
                     key = signing.public_key(der)
                     verify = functools.partial(signing.verify, key)
                     response = resp_mod.decode(data, RESPONSE_LIMITS, verify=verify)
+                    modules = checked_modules(
+                        response, key, runtime, address, packed.options.last_pass
+                    )
                 except TrustError as err:
-                    if explicit:
+                    if explicit and len(self.args.servers) == 1:
                         raise
                     tried.append(str(err))  # an advertisement that lied: next server
                     break
                 except ProtocolError as err:
-                    raise ProtocolError(f"server {address} sent a bad response: {err}") from None
+                    # nothing of it was used: the same request goes to the next server
+                    tried.append(f"server {address} sent a bad response: {err}")
+                    break
                 except NetworkError as err:
                     tried.append(str(err))
                     continue
-                return self.finish(address, key, response, packed)
+                return self.finish(address, modules, response, packed)
             if tried:
                 failures.append(
                     tried[0]
@@ -260,27 +265,13 @@ class Client:
     def finish(
         self,
         address: ServerAddress,
-        key: PublicKey,
+        modules: dict[str, bytes],
         response: resp_mod.Response,
         packed: Packed,
     ) -> int:
-        from ..trust import signing
-
+        """Use a response already verified (:func:`checked_modules`): its messages, its
+        module kept or run."""
         o = packed.options
-        modules = {
-            name: data
-            for name, data in response.module_files.items()
-            if not name.endswith(signing.SIGNATURE_SUFFIX)
-        }
-        for name, data in modules.items():
-            sgn = response.module_files.get(name + signing.SIGNATURE_SUFFIX)
-            if sgn is not None and not signing.verify(key, data, sgn):
-                raise TrustError(
-                    f"server {address}: the signature of module {name} does not verify; "
-                    "nothing was run"
-                )
-            if sgn is None and response.signed is False and name.endswith(".py"):
-                raise TrustError(f"server {address}: module {name} is not signed; nothing was run")
         stderr = _unmap(response.stderr, packed.paths)
         stdout = _unmap(response.stdout, packed.paths)
         if o.last_pass >= 4:
@@ -299,10 +290,6 @@ class Client:
             return response.rc
         if o.last_pass < 4:
             return 0
-        if not modules:
-            raise ProtocolError(f"server {address} returned no module")
-        if len(modules) > 1 and not any(n.endswith(".ko") for n in modules):
-            raise ProtocolError(f"server {address} returned {len(modules)} modules, not one")
         name = _main_module(modules)
         if o.last_pass == 4 or o.module_name:
             self.keep(name, response.module_files)
@@ -437,6 +424,51 @@ def version_text() -> str:
     from .. import SYSTEMTAP_VERSION, __version__
 
     return f"stap-client (stapserver {__version__}; SystemTap {SYSTEMTAP_VERSION} protocol)\n"
+
+
+MODULE_KINDS = {".py": "python", ".ko": "kernel", ".bo": "bpf"}
+
+
+def checked_modules(
+    response: resp_mod.Response,
+    key: PublicKey,
+    runtime: str,
+    address: ServerAddress,
+    last_pass: int,
+) -> dict[str, bytes]:
+    """The modules of a response, once each is signed by the server (its ``.sgn``, as
+    SystemTap's servers sign them too) and of the kind the runtime asked for needs, and
+    there is one where a successful -p4 or -p5 needs it; else TrustError or
+    ProtocolError, and nothing of the response is used."""
+    from ..trust import signing
+
+    modules = {
+        name: data
+        for name, data in response.module_files.items()
+        if not name.endswith(signing.SIGNATURE_SUFFIX)
+    }
+    for name, data in modules.items():
+        kind = MODULE_KINDS.get(name[name.rfind(".") :] if "." in name else "")
+        if kind is None:
+            raise ProtocolError(f"it returned {name}, which is no module this client runs")
+        if kind != runtime:
+            raise ProtocolError(
+                f"it returned a {kind}-runtime module ({name}) for the {runtime} runtime asked"
+            )
+        sgn = response.module_files.get(name + signing.SIGNATURE_SUFFIX)
+        if sgn is None:
+            raise TrustError(f"server {address}: module {name} is not signed; nothing was used")
+        if not signing.verify(key, data, sgn):
+            raise TrustError(
+                f"server {address}: the signature of module {name} does not verify; "
+                "nothing was used"
+            )
+    if response.rc == 0 and last_pass >= 4:
+        if not modules:
+            raise ProtocolError("it returned no module")
+        if len(modules) > 1 and runtime != "kernel":
+            raise ProtocolError(f"it returned {len(modules)} modules, not one")
+    return modules
 
 
 def runtimes_wanted(o: Options) -> tuple[str, ...]:
