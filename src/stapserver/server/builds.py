@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import io
 import os
 import resource
+import shutil
 import signal
 import sys
 from dataclasses import dataclass
@@ -24,6 +27,48 @@ from typing import NoReturn
 from . import worker
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent (the daemon) dies, however it
+    dies (``kill -9`` included): no build outlives its server.  It survives ``exec``
+    (SystemTap's stap)."""
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before that took effect
+        os._exit(70)
+
+
+def job_prefix(pid: int | None = None) -> str:
+    """The name every build folder of the server ``pid`` (this one) starts with."""
+    return f"stapserver-{os.getpid() if pid is None else pid}-"
+
+
+def remove_stale_jobs(folder: Path) -> list[Path]:
+    """Remove the build folders that servers of this user left when they were killed
+    (their process is gone); returns them."""
+    removed: list[Path] = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        parts = entry.name.split("-")
+        if len(parts) < 3 or parts[0] != "stapserver":
+            continue
+        pid = parts[1]
+        if not (pid.isascii() and pid.isdigit()) or Path(f"/proc/{pid}").exists():
+            continue  # not a build folder, or its server still runs
+        try:
+            st = entry.lstat()
+        except OSError:
+            continue
+        if st.st_uid != os.geteuid() or not entry.is_dir() or entry.is_symlink():
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
 
 
 @dataclass(frozen=True)
@@ -50,6 +95,7 @@ def _child(
     env: dict[str, str],
     cpu_seconds: int,
     command: list[str] | None,
+    parent: int,
 ) -> NoReturn:  # pragma: no cover - runs in the forked child, measured by e2e tests
     status = 70
     try:
@@ -58,6 +104,7 @@ def _child(
         with contextlib.suppress(ValueError):
             signal.set_wakeup_fd(-1)
         os.setsid()
+        die_with_parent(parent)
         stdin = os.open(os.devnull, os.O_RDONLY)
         stdout = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         stderr = os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -103,9 +150,10 @@ async def run_build(
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
-        _child(work, out, err, args, release, arch, env, int(timeout) + 1, command)
+        _child(work, out, err, args, release, arch, env, int(timeout) + 1, command, parent)
     loop = asyncio.get_running_loop()
     done = loop.create_future()
     timed_out = False

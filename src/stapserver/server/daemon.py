@@ -308,7 +308,7 @@ class CompileServer:
         """The response to ``request`` for ``runtime`` (its refusal, if it has one)."""
         if refusal is not None:
             return _error_response(refusal)
-        job = Path(tempfile.mkdtemp(prefix="stapserver-"))
+        job = Path(tempfile.mkdtemp(prefix=builds.job_prefix()))
         try:
             work = job / "work"
             work.mkdir()
@@ -491,6 +491,7 @@ async def serve(config: ServerConfig, ready_fd: int | None = None) -> int:
     """Run a server until SIGTERM/SIGINT; 0 on a clean stop."""
     db = config.db_dir or database.server_db_dir()
     identity, action = database.load_or_create_server_identity(db, key_bits=config.key_bits)
+    stale = builds.remove_stale_jobs(Path(tempfile.gettempdir()))
     # the user who starts a server trusts it
     user_db = database.user_client_db_dir()
     database.add_trusted(user_db, identity.cert)
@@ -507,6 +508,8 @@ async def serve(config: ServerConfig, ready_fd: int | None = None) -> int:
     )
     if nss_problem is not None:
         server.log(f"SystemTap's client of this user will not trust it: {nss_problem}")
+    for folder in stale:
+        server.log(f"removed {folder}, left by a server that was killed")
     status = write_status(config, identity, port)
     advertiser = _advertiser(config, server, port) if config.advertise else None
     stop = asyncio.Event()
