@@ -17,6 +17,9 @@ from ..trust.policy import Decision
 from .address import ServerAddress
 
 MAX_RESPONSE_BYTES = 512 * 1024 * 1024
+CONNECT_TIMEOUT = 10.0  # each of: connecting, the TLS handshake, every send
+# the whole answer: a server stops a build after 300 s (its --build-timeout default)
+RESPONSE_TIMEOUT = 330.0
 
 
 def client_context() -> ssl.SSLContext:
@@ -34,8 +37,8 @@ def exchange(
     payload: bytes | None,
     judge: Callable[[bytes], Decision],
     *,
-    connect_timeout: float = 10.0,
-    response_timeout: float = 900.0,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    response_timeout: float = RESPONSE_TIMEOUT,
     meanwhile: Callable[[], object] | None = None,
 ) -> tuple[bytes, bytes]:
     """Connect, judge the certificate, send ``payload`` (None: a length of 0, asking for
@@ -95,11 +98,12 @@ def exchange(
                 return der, b""
             try:
                 tls.sendall(framing.frame(payload))
-                tls.settimeout(response_timeout)
                 chunks: list[bytes] = []
                 total = 0
                 deadline = time.monotonic() + response_timeout
                 while True:
+                    # what is left of the deadline, however the answer trickles in
+                    tls.settimeout(max(0.001, deadline - time.monotonic()))
                     chunk = tls.recv(1 << 16)
                     if not chunk:
                         break
@@ -110,14 +114,19 @@ def exchange(
                         )
                     chunks.append(chunk)
                     if time.monotonic() > deadline:
-                        raise NetworkError(f"server {address} did not finish its response in time")
+                        raise NetworkError(
+                            f"server {address} did not finish its answer within "
+                            f"{response_timeout:.0f} s"
+                        )
             except ssl.SSLError as err:
                 if "EOF" in str(err):
                     pass  # a server that closes without close_notify: what we read is it
                 else:
                     raise NetworkError(f"TLS error with server {address}: {err}") from None
             except TimeoutError:
-                raise NetworkError(f"server {address} did not answer in time") from None
+                raise NetworkError(
+                    f"server {address} did not answer within {response_timeout:.0f} s"
+                ) from None
             except OSError as err:
                 raise NetworkError(f"connection to server {address} failed: {err}") from None
             return der, b"".join(chunks)
