@@ -7,6 +7,7 @@ client refuses each with one message, exit status 1, and runs nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 import ssl
 import struct
@@ -15,7 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from stapserver.protocol import archive, response
 from stapserver.trust import certs, database, signing
@@ -25,16 +28,33 @@ from .conftest import Env, Server
 MODULE_NAME = "stap_fake.py"
 
 
+def systemtap_like(key: rsa.RSAPrivateKey) -> x509.Certificate:
+    """A certificate for the same key as SystemTap's server makes one: without our
+    promise of signed manifests (a client trusts it as a renewal of the trusted one)."""
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(certs.SUBJECT)
+        .issuer_name(certs.SUBJECT)
+        .public_key(key.public_key())
+        .serial_number(certs.serial_now())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+
+
 class FakeServer:
-    def __init__(self, env: Env, answer: bytes) -> None:
+    def __init__(self, env: Env, answer: bytes, *, ours: bool = True) -> None:
         identity, _ = database.load_or_create_server_identity(env.server_db())
         database.add_trusted(env.client_db(), identity.cert)  # as a started server does
         self.identity = identity
         self.answer = answer
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         pem = env.root / "fake.pem"
+        shown = identity.cert if ours else systemtap_like(identity.key)
         pem.write_bytes(
-            certs.pem(identity.cert)
+            certs.pem(shown)
             + identity.key.private_bytes(
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,
@@ -105,8 +125,8 @@ def _response(
 def fake(env: Env) -> Iterator[object]:
     servers: list[FakeServer] = []
 
-    def make(answer: bytes) -> FakeServer:
-        s = FakeServer(env, answer)
+    def make(answer: bytes, ours: bool = True) -> FakeServer:
+        s = FakeServer(env, answer, ours=ours)
         servers.append(s)
         return s
 
@@ -148,9 +168,24 @@ def test_manifest_signed_by_another_key(env: Env, fake: object, tmp_path: Path) 
     _assert_refused(_client(env, server.port, tmp_path), "manifest signature does not verify")
 
 
+def test_no_manifest_from_a_server_that_promises_one(
+    env: Env, fake: object, tmp_path: Path
+) -> None:
+    """Issue 11, 2: our servers' certificates promise a signed manifest: an answer
+    without one (forged stdout and all) is refused before anything is used."""
+    key = database.load_or_create_server_identity(env.server_db())[0].key
+    module = _module_source()
+    for data in (
+        _response(env, module=module, manifest=False, module_sgn=signing.sign(key, module)),
+        response.encode(response.Response(rc=0, stdout=b"forged\n")),
+    ):
+        server = fake(data)  # type: ignore[operator]
+        _assert_refused(_client(env, server.port, tmp_path), "no signed manifest")
+
+
 def test_unsigned_module_without_manifest(env: Env, fake: object, tmp_path: Path) -> None:
     data = _response(env, module=_module_source(), manifest=False)
-    server = fake(data)  # type: ignore[operator]
+    server = fake(data, ours=False)  # type: ignore[operator]
     _assert_refused(_client(env, server.port, tmp_path), "is not signed")
 
 
@@ -158,7 +193,7 @@ def test_bad_module_signature_without_manifest(env: Env, fake: object, tmp_path:
     other = certs.generate_key(2048)
     module = _module_source()
     data = _response(env, module=module, manifest=False, module_sgn=signing.sign(other, module))
-    server = fake(data)  # type: ignore[operator]
+    server = fake(data, ours=False)  # type: ignore[operator]
     _assert_refused(_client(env, server.port, tmp_path), "does not verify")
 
 
@@ -196,7 +231,7 @@ def test_a_module_of_another_kind_than_asked_is_refused(
 def test_an_unsigned_kernel_module_is_refused(env: Env, fake: object, tmp_path: Path) -> None:
     """Issue 11, 2: without a manifest, an unsigned .ko was written to the cwd at -p4."""
     resp = response.Response(rc=0, module_files={"stap_evil.ko": b"\x7fELF evil"})
-    server = fake(response.encode(resp))  # type: ignore[operator]
+    server = fake(response.encode(resp), ours=False)  # type: ignore[operator]
     work = tmp_path / "cwd"
     work.mkdir()
     r = env.run(

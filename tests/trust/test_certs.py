@@ -217,9 +217,14 @@ def test_netscape_cert_type_critical(cert: x509.Certificate) -> None:
     assert oid + b"\x01\x01\xff\x04\x04\x03\x02\x00\x51" in certs.der(cert)
 
 
-def test_only_the_two_extensions(cert: x509.Certificate) -> None:
+def test_only_systemtap_s_two_extensions_and_ours(cert: x509.Certificate) -> None:
     oids = {e.oid for e in cert.extensions}
-    assert oids == {certs.NETSCAPE_CERT_TYPE, ExtensionOID.SUBJECT_ALTERNATIVE_NAME}
+    assert oids == {
+        certs.NETSCAPE_CERT_TYPE,
+        ExtensionOID.SUBJECT_ALTERNATIVE_NAME,
+        certs.SIGNS_MANIFESTS,  # non-critical: NSS and SystemTap's client ignore it
+    }
+    assert not cert.extensions.get_extension_for_oid(certs.SIGNS_MANIFESTS).critical
     with pytest.raises(x509.ExtensionNotFound):
         cert.extensions.get_extension_for_class(x509.KeyUsage)
     with pytest.raises(x509.ExtensionNotFound):

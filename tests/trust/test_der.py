@@ -110,3 +110,17 @@ def test_mutations_give_a_reading_or_der_error(data: st.DataObject) -> None:
 def test_random_bytes(data: bytes) -> None:
     with contextlib.suppress(der.DerError):
         der.Certificate(data)
+
+
+def test_our_certificates_say_they_sign_manifests() -> None:
+    """Issue 11, 2: the client asks a manifest of the servers whose certificate says
+    they sign one (ours), read from the pinned bytes without an X.509 parser."""
+    ours = certs.make_certificate(KEY, ["stap-a"])
+    assert certs.signs_manifests(ours)
+    assert der.Certificate(certs.der(ours)).signs_manifests
+    plain = der.Certificate(make_cert(NOW, NOW + dt.timedelta(days=1)))  # as SystemTap's
+    assert not plain.signs_manifests
+    # the OID's DER content as cryptography encodes it: an OBJECT IDENTIFIER, tag 6
+    encoded = bytes([6, len(der.SIGNS_MANIFESTS_OID)]) + der.SIGNS_MANIFESTS_OID
+    assert encoded in certs.der(ours)
+    assert x509.ObjectIdentifier(f"2.25.{der.SIGNS_MANIFESTS_UUID}") == certs.SIGNS_MANIFESTS

@@ -169,16 +169,12 @@ class Client:
             tried: list[str] = []
             for address in addresses:
                 try:
-                    der, data = exchange(
-                        address, payloads[runtime], self.judge, meanwhile=prepare
-                    )
+                    der, data = exchange(address, payloads[runtime], self.judge, meanwhile=prepare)
                     from ..trust import signing
 
-                    key = signing.public_key(der)
-                    verify = functools.partial(signing.verify, key)
-                    response = resp_mod.decode(data, RESPONSE_LIMITS, verify=verify)
-                    modules = checked_modules(
-                        response, key, runtime, address, packed.options.last_pass
+                    key, manifest = signing.server_key(der)
+                    response, modules = verified(
+                        data, key, runtime, address, packed.options.last_pass, manifest
                     )
                 except TrustError as err:
                     if explicit and len(self.args.servers) == 1:
@@ -427,6 +423,31 @@ def version_text() -> str:
 
 
 MODULE_KINDS = {".py": "python", ".ko": "kernel", ".bo": "bpf"}
+
+
+def verified(
+    data: bytes,
+    key: PublicKey,
+    runtime: str,
+    address: ServerAddress,
+    last_pass: int,
+    manifest: bool,
+) -> tuple[resp_mod.Response, dict[str, bytes]]:
+    """A server's answer, decoded and verified as a whole before any of it is used:
+    the archive (limits, names), its manifest's signature and every entry's digest
+    (required when ``manifest``: the server's certificate says it signs one, as ours
+    do; SystemTap's servers sign only their modules), every module's signature and kind
+    (:func:`checked_modules`).  Anything else is a ProtocolError or a TrustError with a
+    one-line message."""
+    from ..trust import signing
+
+    response = resp_mod.decode(data, RESPONSE_LIMITS, verify=functools.partial(signing.verify, key))
+    if manifest and not response.signed:
+        raise TrustError(
+            f"server {address}: its answer has no signed manifest, which its certificate "
+            "promises; nothing was used"
+        )
+    return response, checked_modules(response, key, runtime, address, last_pass)
 
 
 def checked_modules(

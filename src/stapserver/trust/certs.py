@@ -23,12 +23,17 @@ from cryptography.x509.name import _ASN1Type  # PrintableString has no public sp
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from ..errors import TrustError
+from . import der as der_mod
 from .der import fingerprint as der_fingerprint
 
 KEY_BITS = 4096
 VALIDITY = dt.timedelta(days=365)
 RENEW_BEFORE = dt.timedelta(days=30)
 NETSCAPE_CERT_TYPE = ObjectIdentifier("2.16.840.1.113730.1.1")
+# Ours, non-critical: "this server signs a manifest of every response" (an OID under
+# 2.25, the arc of UUIDs, X.667).  A client that finds it in the certificate it pinned
+# refuses a response without a signed manifest; SystemTap's servers have none of it.
+SIGNS_MANIFESTS = ObjectIdentifier(f"2.25.{der_mod.SIGNS_MANIFESTS_UUID}")
 # BIT STRING: SSL server, object signing, object-signing CA (SystemTap's value)
 NETSCAPE_CERT_TYPE_VALUE = b"\x03\x02\x00\x51"
 _PRINTABLE = _ASN1Type.PrintableString
@@ -83,6 +88,7 @@ def make_certificate(
         .add_extension(
             x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False
         )
+        .add_extension(x509.UnrecognizedExtension(SIGNS_MANIFESTS, b"\x05\x00"), critical=False)
     )
     return builder.sign(key, hashes.SHA256())
 
@@ -159,8 +165,15 @@ def validity(cert: x509.Certificate) -> Validity:
 
 
 def needs_renewal(cert: x509.Certificate, now: dt.datetime | None = None) -> bool:
+    """Near its expiry, or made before our certificates said that the server signs its
+    responses' manifests (a renewal keeps the key: clients keep trusting it)."""
     now = now or dt.datetime.now(dt.UTC)
-    return cert.not_valid_after_utc - now < RENEW_BEFORE
+    return cert.not_valid_after_utc - now < RENEW_BEFORE or not signs_manifests(cert)
+
+
+def signs_manifests(cert: x509.Certificate) -> bool:
+    """Does the certificate say its server signs a manifest of every response?"""
+    return any(e.oid == SIGNS_MANIFESTS for e in cert.extensions)
 
 
 def self_signed_ok(cert: x509.Certificate) -> bool:

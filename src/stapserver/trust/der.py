@@ -23,6 +23,26 @@ UTC_TIME = 0x17
 GENERALIZED_TIME = 0x18
 EXPLICIT_0 = 0xA0  # [0] EXPLICIT Version
 RSA_ENCRYPTION = bytes.fromhex("2a864886f70d010101")  # 1.2.840.113549.1.1.1
+EXPLICIT_3 = 0xA3  # [3] EXPLICIT Extensions
+BOOLEAN = 0x01
+OCTET_STRING = 0x04
+# the UUID behind our "signs manifests" extension (trust.certs.SIGNS_MANIFESTS)
+SIGNS_MANIFESTS_UUID = 66936746137604635016944413904749448511
+
+
+def _oid_2_25(uuid: int) -> bytes:
+    """The DER content of the OID 2.25.<uuid>: 2*40+25 = 105, then base 128."""
+    digits = []
+    while True:
+        digits.append(uuid & 0x7F)
+        uuid >>= 7
+        if not uuid:
+            break
+    body = bytes(d | (0x80 if i else 0) for i, d in enumerate(digits))[::-1]
+    return bytes([105]) + body
+
+
+SIGNS_MANIFESTS_OID = _oid_2_25(SIGNS_MANIFESTS_UUID)
 
 
 class DerError(ValueError):
@@ -85,7 +105,7 @@ def _time(data: bytes, element: tuple[int, int, int]) -> str:
 class Certificate:
     """The validity period and RSA key of a DER certificate."""
 
-    __slots__ = ("modulus", "not_after", "not_before", "public_exponent")
+    __slots__ = ("extensions", "modulus", "not_after", "not_before", "public_exponent")
 
     def __init__(self, der: bytes) -> None:
         cert = _expect(_element(der, 0, len(der)), SEQUENCE, "certificate")
@@ -126,6 +146,23 @@ class Certificate:
             raise DerError("negative RSA numbers")
         self.modulus = int.from_bytes(n, "big")
         self.public_exponent = int.from_bytes(e, "big")
+        self.extensions: set[bytes] = set()  # their OIDs' DER content
+        for tag, start, end in tbs[6:]:
+            if tag != EXPLICIT_3:
+                continue  # issuerUniqueID, subjectUniqueID
+            inside = _children(der, start, end)
+            if len(inside) != 1:
+                raise DerError("[3] holds one sequence of extensions")
+            for ext in _children(der, *_expect(inside[0], SEQUENCE, "extensions")):
+                parts = _children(der, *_expect(ext, SEQUENCE, "extension"))
+                if not parts:
+                    raise DerError("an empty extension")
+                self.extensions.add(der[slice(*_expect(parts[0], OID, "extension id"))])
+
+    @property
+    def signs_manifests(self) -> bool:
+        """Does it say its server signs a manifest of every response (ours do)?"""
+        return SIGNS_MANIFESTS_OID in self.extensions
 
     def valid_at(self, when: float | None = None) -> bool:
         """Is ``when`` (seconds since the epoch; now) inside the validity period?"""

@@ -27,16 +27,19 @@ def sign(key: rsa.RSAPrivateKey, data: bytes) -> bytes:
     return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
 
 
-def public_key(der: bytes) -> PublicKeyTypes:
-    """The public key of a certificate (DER): read directly for an RSA key, the kind
-    servers have, without loading cryptography's X.509 parser; parsed by it otherwise."""
+def server_key(der: bytes) -> tuple[PublicKeyTypes, bool]:
+    """A server certificate's (DER) public key, and whether it says the server signs a
+    manifest of every response: read directly for an RSA key, the kind servers have,
+    without loading cryptography's X.509 parser; parsed by it otherwise."""
     try:
         cert = Certificate(der)
     except DerError:
         from . import certs
 
-        return certs.load_certificate(der).public_key()
-    return rsa.RSAPublicNumbers(cert.public_exponent, cert.modulus).public_key()
+        parsed = certs.load_certificate(der)
+        return parsed.public_key(), certs.signs_manifests(parsed)
+    key = rsa.RSAPublicNumbers(cert.public_exponent, cert.modulus).public_key()
+    return key, cert.signs_manifests
 
 
 def verify(public_key: PublicKeyTypes, data: bytes, signature: bytes) -> bool:
