@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from stapserver.errors import TrustError
@@ -71,6 +72,31 @@ def test_reload_server_identity(tmp_path: Path) -> None:
     assert second.cert == first.cert
     assert certs.spki_of_key(second.key) == certs.spki_of_key(first.key)
     assert second.cert_path.read_bytes() == cert_bytes
+
+
+def test_a_certificate_without_the_manifest_promise_is_renewed(tmp_path: Path) -> None:
+    """A certificate made before ours said the server signs its manifests (issue 11, 2)
+    is renewed with the same key at the next start: clients keep trusting it (by key)
+    and from then on ask for the manifest."""
+    db = tmp_path / "server"
+    first, _ = database.load_or_create_server_identity(db, key_bits=BITS)
+    now = dt.datetime.now(dt.UTC)
+    old = (
+        x509.CertificateBuilder()
+        .subject_name(certs.SUBJECT)
+        .issuer_name(certs.SUBJECT)
+        .public_key(first.key.public_key())
+        .serial_number(certs.serial_now())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=200))
+        .sign(first.key, hashes.SHA256())
+    )
+    first.cert_path.write_bytes(certs.der(old))
+    assert not certs.signs_manifests(old)
+    renewed, action = database.load_or_create_server_identity(db, key_bits=BITS)
+    assert action == "renewed"
+    assert certs.signs_manifests(renewed.cert)
+    assert certs.spki(renewed.cert) == certs.spki(old)
 
 
 def test_renewal_near_expiry_keeps_the_key(tmp_path: Path) -> None:
