@@ -19,9 +19,10 @@ from stapserver.trust import certs
 from stapserver.trust.policy import Decision
 
 
-@pytest.fixture
-def silent_server(tmp_path: Path) -> Iterator[int]:
-    """A TLS server that takes the request and never answers (a hung server)."""
+def tls_server(tmp_path: Path, behave: str) -> Iterator[int]:
+    """A TLS server that, once the handshake is done, ``behave``s: "silent" (takes the
+    request and never answers: a hung server) or "gone" (drops the connection, as a
+    server killed mid-request)."""
     key = certs.generate_key(2048)
     pem = tmp_path / "identity.pem"
     pem.write_bytes(
@@ -45,6 +46,9 @@ def silent_server(tmp_path: Path) -> Iterator[int]:
         except OSError:
             return
         conn = ctx.wrap_socket(raw, server_side=True)
+        if behave == "gone":
+            conn.close()  # no close_notify (that is unwrap), nothing read
+            return
         conn.recv(1 << 16)
         held.append(conn)  # kept open, never answered
 
@@ -54,6 +58,25 @@ def silent_server(tmp_path: Path) -> Iterator[int]:
     listener.close()
     for conn in held:
         conn.close()
+
+
+@pytest.fixture
+def silent_server(tmp_path: Path) -> Iterator[int]:
+    yield from tls_server(tmp_path, "silent")
+
+
+@pytest.fixture
+def vanishing_server(tmp_path: Path) -> Iterator[int]:
+    yield from tls_server(tmp_path, "gone")
+
+
+def test_a_server_gone_while_the_request_is_sent(vanishing_server: int) -> None:
+    """The soak test found it: a server killed while the request was being sent ended
+    in an internal error (UnboundLocalError) instead of a network error, the kind the
+    client passes over for the next server."""
+    address = ServerAddress("127.0.0.1", vanishing_server)
+    with pytest.raises(NetworkError):
+        exchange(address, b"x" * (8 << 20), lambda der: Decision(True, "test"))
 
 
 def test_a_silent_server_is_given_up_at_the_deadline(silent_server: int) -> None:

@@ -96,9 +96,11 @@ def exchange(
             if payload is None:
                 tls.sendall(framing.encode_length(0))
                 return der, b""
+            chunks: list[bytes] = []
+            sent = False
             try:
                 tls.sendall(framing.frame(payload))
-                chunks: list[bytes] = []
+                sent = True
                 total = 0
                 deadline = time.monotonic() + response_timeout
                 while True:
@@ -119,10 +121,9 @@ def exchange(
                             f"{response_timeout:.0f} s"
                         )
             except ssl.SSLError as err:
-                if "EOF" in str(err):
-                    pass  # a server that closes without close_notify: what we read is it
-                else:
+                if not (sent and "EOF" in str(err)):
                     raise NetworkError(f"TLS error with server {address}: {err}") from None
+                # a server that closes without close_notify: what we read is its answer
             except TimeoutError:
                 raise NetworkError(
                     f"server {address} did not answer within {response_timeout:.0f} s"
