@@ -50,13 +50,14 @@ def test_bare_ipv6_never_has_a_port() -> None:
         ("host:0", "invalid port in --server=host:0: use 1 to 65535"),
         ("host:65536", "invalid port in --server=host:65536: use 1 to 65535"),
         ("host:abc", "invalid port in --server=host:abc: use 1 to 65535"),
-        ("host:", "invalid port in --server=host:: use 1 to 65535"),
+        ("host:", "--server=host: has no port after ':'"),
+        ("127.0.0.1:", "--server=127.0.0.1: has no port after ':'"),
         ("host:-1", "invalid port in --server=host:-1: use 1 to 65535"),
         ("host:+80", "invalid port in --server=host:+80: use 1 to 65535"),
         ("host: 80", "invalid port in --server=host: 80: use 1 to 65535"),
         ("1.2.3.4:99999", "invalid port in --server=1.2.3.4:99999: use 1 to 65535"),
         ("[::1]:0", "invalid port in --server=[::1]:0: use 1 to 65535"),
-        ("[::1]:", "invalid port in --server=[::1]:: use 1 to 65535"),
+        ("[::1]:", "--server=[::1]: has no port after ':'"),
         ("[::1]:x", "invalid port in --server=[::1]:x: use 1 to 65535"),
         ("[::1", "invalid --server=[::1: missing ']'"),
         ("[::1:80", "invalid --server=[::1:80: missing ']'"),
@@ -78,6 +79,16 @@ def test_bare_ipv6_never_has_a_port() -> None:
         ("[::g]:80", "invalid IPv6 address in --server=[::g]:80"),
         ("1:2:3:4:5:6:7:8:9", "invalid IPv6 address in --server=1:2:3:4:5:6:7:8:9"),
         ("1.2.3.4:80:90", "invalid IPv6 address in --server=1.2.3.4:80:90"),
+        (
+            "[fe80::1]:4000",
+            "--server=[fe80::1]:4000: a link-local address needs its interface, "
+            "as in --server=[fe80::1%eth0]:4000",
+        ),
+        (
+            "[FE80::ab:1]:80",
+            "--server=[FE80::ab:1]:80: a link-local address needs its interface, "
+            "as in --server=[FE80::ab:1%eth0]:80",
+        ),
         ("[fe80::1%eth 0]:80", "invalid interface name in --server=[fe80::1%eth 0]:80"),
         ("[fe80::1%a/b]:80", "invalid interface name in --server=[fe80::1%a/b]:80"),
         (

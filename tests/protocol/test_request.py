@@ -306,6 +306,45 @@ def test_archive_limits_apply() -> None:
         request.decode(data, archive.Limits(max_uncompressed=999))
 
 
+def test_size_limits_name_the_server_options_that_set_them() -> None:
+    """Issue 11, 6: a request over a size limit says which of the server's options sets
+    it (the message the client reads after "stap-serverd: bad request: ")."""
+    data = request.encode(Request(argv=["x" * 1000], release="6.1", arch="x86_64"))
+    with pytest.raises(ProtocolError) as err:
+        request.decode(data, archive.Limits(max_uncompressed=999))
+    assert str(err.value) == (
+        "archive would unpack to more than 999 bytes "
+        "(the limit, which the server's --max-request-size sets)"
+    )
+    with pytest.raises(ProtocolError) as err:
+        request.decode(data, archive.Limits(max_compressed=len(data) - 1))
+    assert str(err.value) == (
+        f"archive is {len(data)} bytes, more than {len(data) - 1} "
+        "(the limit, which the server's --max-compressed-request sets)"
+    )
+
+
+class _Endless(io.RawIOBase):
+    """An entry whose header understates it: it inflates for ever."""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return bytes(size if size > 0 else 1 << 16)
+
+
+def test_size_limit_met_while_inflating_names_its_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = request.encode(Request(argv=["x"], release="6.1", arch="x86_64"))
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, *a, **k: _Endless())
+    with pytest.raises(ProtocolError) as err:
+        request.decode(data, archive.Limits(max_uncompressed=100_000))
+    assert str(err.value) == (
+        "archive unpacks to more than 100000 bytes "
+        "(the limit, which the server's --max-request-size sets)"
+    )
+
+
 def test_unsafe_archive_refused() -> None:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as zf:

@@ -14,8 +14,19 @@ from ..errors import InputError, TrustError, UsageError
 from ..trust import certs, database, nss
 from .common import run_command
 
+USAGE = """\
+Usage: stap-add-server-cert CERTFILE DIRNAME
+Trust a SystemTap compile server: add its certificate CERTFILE (PEM or DER, the server's
+stap.cert) to the client certificate database in folder DIRNAME (for oneself:
+$HOME/.systemtap/ssl/client; as root, for every user: $sysconfdir/systemtap/ssl/client),
+and to SystemTap's NSS database there when certutil is installed.
+"""
+
 
 def add(args: list[str]) -> int:
+    if args == ["--help"]:
+        sys.stdout.write(USAGE)
+        return 0
     if len(args) != 2:
         raise UsageError("Usage: stap-add-server-cert CERTFILE DIRNAME")
     certfile, dirname = args

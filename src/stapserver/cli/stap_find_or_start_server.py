@@ -11,6 +11,7 @@ network, so the ``stap-client`` that follows finds it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -20,11 +21,23 @@ from ..discovery.browse import browse, memory_file
 from ..errors import StapError
 from ..hostinfo import normalized_arch, pass5_runtimes
 from ..trust import layout
+from . import stap_serverd
 from .common import run_command
-from .stap_start_server import start_server
+from .stap_start_server import launch, print_pid
+
+PROG = "stap-find-or-start-server"
+DESCRIPTION = """\
+Print 0 and exit 0 if a compatible SystemTap compile server whose certificate
+this user trusts is on the local network.  Else start one in the background, as
+stap-start-server does, with these options (stap-serverd's), and print its PID
+once it is ready; if none can be started, print -1 and exit 1."""
 
 
 def find_or_start(args: list[str]) -> int:
+    try:  # the options first: --help, or a bad one, before anything goes on the network
+        ns = stap_serverd.parser(PROG, DESCRIPTION).parse_args(args)
+    except StapError as err:
+        return _none_started(err)
     try:
         adverts = browse(memory=memory_file())
     except StapError as err:
@@ -38,13 +51,19 @@ def find_or_start(args: list[str]) -> int:
             print(0, flush=True)
             return 0
     try:
-        pid = start_server(args)
+        proc = launch(args, ns)
     except StapError as err:
-        print(-1, flush=True)
-        sys.stderr.write(f"{err}\n")
-        return 1
-    print(pid, flush=True)
+        return _none_started(err)
+    print_pid(proc, PROG)
     return 0
+
+
+def _none_started(err: StapError) -> int:
+    """``-1`` on stdout, the reason on stderr, exit 1 (the man page)."""
+    with contextlib.suppress(OSError):  # remembered, and reported when the command ends
+        print(-1, flush=True)
+    sys.stderr.write(f"{err}\n")
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,16 @@ from ..hostinfo import normalized_arch, pass5_runtimes
 from ..trust import layout
 from .common import exit_at_once, run_command
 
+USAGE = """\
+Usage: stap-find-servers [--all] [--timeout SECONDS]
+List the SystemTap compile servers on the local network, one line each, "(trusted)"
+after those whose certificate this user trusts.  Exit 0 if it listed any, else 1.
+  --all              every server, not only those compatible with this machine
+  --timeout SECONDS  listen that long, whatever comes (for a slow network)
+  --help             this text
+Any other option is ignored.
+"""
+
 
 def _timeout(args: list[str]) -> float | None:
     value: str | None = None
@@ -45,6 +55,9 @@ def _timeout(args: list[str]) -> float | None:
 
 
 def find(args: list[str]) -> int:
+    if "--help" in args:  # before anything goes on the network
+        sys.stdout.write(USAGE)
+        return 0
     show_all = "--all" in args
     timeout = _timeout(args)
     listed = 0

@@ -17,7 +17,7 @@ from .common import run_command
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"stap-serverd: {message} (see stap-serverd --help)")
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
 def _positive(text: str) -> int:
@@ -40,9 +40,19 @@ def _port(text: str) -> int:
     return value
 
 
-def parser() -> argparse.ArgumentParser:
+DESCRIPTION = """\
+The SystemTap compile server (stapserver), in the foreground: stap-start-server
+starts it in the background."""
+
+
+def parser(prog: str = "stap-serverd", description: str = DESCRIPTION) -> argparse.ArgumentParser:
+    """The server's options; ``prog`` and ``description`` (lines as they are to be
+    printed) for the commands that take them to start one (stap-start-server,
+    stap-find-or-start-server)."""
     defaults = ServerConfig()
-    p = _Parser(prog="stap-serverd", description="SystemTap compile server (stapserver).")
+    p = _Parser(
+        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--port", type=_port, default=0, help="TCP port (default: a random one)")
     p.add_argument("--address", default="", help="address to listen on (default: all)")
     p.add_argument(

@@ -3,12 +3,16 @@
 Prints only the server's PID and exits 0 once it is ready: it accepts connections and,
 when it advertises, its DNS-SD services answer queries (so the next command on the
 network finds it).  Otherwise prints nothing on stdout, the reason on stderr, and exits 1.
+A server whose PID cannot be printed (``> /dev/full``, a closed pipe) is stopped again:
+nobody would know what to stop.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -16,9 +20,16 @@ import time
 
 from ..errors import ServerError
 from . import stap_serverd
-from .common import run_command
+from .common import run_command, write_out
 
 STARTUP_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0
+
+DESCRIPTION = """\
+Start a SystemTap compile server (stap-serverd, with these options) in the
+background.  Once it is ready (it accepts connections and, unless --no-advertise,
+answers on the local network), print its PID and exit 0; else print nothing on
+stdout, the reason on stderr, and exit 1.  Stop it with: stap-stop-server PID"""
 
 
 def _read_ready(fd: int, proc: subprocess.Popen[bytes], timeout: float) -> str:
@@ -45,14 +56,16 @@ def _read_ready(fd: int, proc: subprocess.Popen[bytes], timeout: float) -> str:
 
 
 def start(args: list[str]) -> int:
-    print(start_server(args), flush=True)
+    prog = "stap-start-server"
+    ns = stap_serverd.parser(prog, DESCRIPTION).parse_args(args)
+    print_pid(launch(args, ns), prog)
     return 0
 
 
-def start_server(args: list[str]) -> int:
-    """Start ``stap-serverd ARGS`` detached; its PID once it accepts connections."""
-    # the daemon's own parser: a bad option is reported here, before anything starts
-    ns = stap_serverd.parser().parse_args(args)
+def launch(args: list[str], ns: argparse.Namespace) -> subprocess.Popen[bytes]:
+    """Start ``stap-serverd ARGS`` detached (``ns``: ARGS as the daemon's own parser read
+    them, so that a bad option is reported before anything starts); the server once it
+    accepts connections."""
     rfd, wfd = os.pipe()
     try:
         proc = subprocess.Popen(
@@ -73,16 +86,44 @@ def start_server(args: list[str]) -> int:
         proc.wait(timeout=10)
         raise ServerError(line[len("ERROR ") :])
     if not line.startswith("READY "):
+        stop(proc)
         raise ServerError(f"stap-start-server: unexpected answer from the server: {line!r}")
     _, port_text, *why = line.split(" ", 2)
     port = int(port_text)
-    _check_accepts(ns.address, port)
+    try:
+        _check_accepts(ns.address, port)
+    except ServerError:
+        stop(proc)
+        raise
     if why:  # it serves, but the next stap-find-servers will not see it
         sys.stderr.write(
             f"stap-start-server: warning: the server is not advertised on the local network "
             f"({why[0]}); clients reach it with --server=HOST:{port}\n"
         )
-    return proc.pid
+    return proc
+
+
+def print_pid(proc: subprocess.Popen[bytes], prog: str) -> None:
+    """Print the PID of the server ``proc`` started; if that fails, stop the server (no
+    one would know what to stop) and say why."""
+    failure = write_out(f"{proc.pid}\n")
+    if failure is not None:
+        stop(proc)
+        raise ServerError(
+            f"{prog}: cannot print the PID of the server it started "
+            f"({failure.strerror or failure}); server {proc.pid} stopped"
+        )
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server this command started, as stap-stop-server does (SIGTERM), and wait
+    for it to end."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _check_accepts(address: str, port: int) -> None:

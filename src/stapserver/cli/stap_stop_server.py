@@ -12,6 +12,13 @@ from pathlib import Path
 from ..errors import ServerError, UsageError
 from .common import run_command
 
+USAGE = """\
+Usage: stap-stop-server PID
+Stop the SystemTap compile server PID (the process id stap-start-server or
+stap-find-or-start-server printed) with SIGTERM.  Exit 0 if PID is a running compile
+server this user may stop (root: any), else 1.  It does not wait for the server to end.
+"""
+
 DAEMON_MODULE = "stapserver.cli.stap_serverd"  # python -m ... (how stap-start-server runs it)
 DAEMON_COMMAND = "stap-serverd"  # the console script
 
@@ -36,6 +43,9 @@ def owner(pid: int) -> int | None:
 
 
 def stop(args: list[str]) -> int:
+    if args == ["--help"]:
+        sys.stdout.write(USAGE)
+        return 0
     if len(args) != 1:
         raise UsageError("Usage: stap-stop-server PID")
     text = args[0]

@@ -33,6 +33,8 @@ class ServerAddress(NamedTuple):
 
 
 def _port(text: str, spec: str) -> int:
+    if not text:
+        raise UsageError(f"--server={spec} has no port after ':'")
     if not re.fullmatch(r"[0-9]{1,5}", text) or not 1 <= int(text) <= 65535:
         raise UsageError(f"invalid port in --server={spec}: use 1 to 65535")
     return int(text)
@@ -49,6 +51,18 @@ def _ipv6(text: str, spec: str) -> str:
     return text
 
 
+def _with_port(host: str, port: int, spec: str) -> ServerAddress:
+    """An IPv6 server to connect to: a link-local address is one on every link, and
+    means something only with the interface to reach it by.  (Without a port, it is
+    looked up among the advertised servers, whose addresses carry their interface.)"""
+    if "%" not in host and ipaddress.IPv6Address(host).is_link_local:
+        raise UsageError(
+            f"--server={spec}: a link-local address needs its interface, "
+            f"as in --server=[{host}%eth0]:{port}"
+        )
+    return ServerAddress(host, port)
+
+
 def parse_server(spec: str) -> ServerAddress:
     """Parse a ``--server`` value; UsageError says what is malformed."""
     if not spec:
@@ -63,7 +77,7 @@ def parse_server(spec: str) -> ServerAddress:
             return ServerAddress(host, None)
         if not rest.startswith(":"):
             raise UsageError(f"invalid --server={spec}: expected ':PORT' after ']'")
-        return ServerAddress(host, _port(rest[1:], spec))
+        return _with_port(host, _port(rest[1:], spec), spec)
     if spec.count(":") >= 2:  # a bare IPv6 address, no port
         return ServerAddress(_ipv6(spec, spec), None)
     host, colon, port = spec.partition(":")

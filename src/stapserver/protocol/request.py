@@ -76,9 +76,19 @@ def parse_version(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in text.split("."))
 
 
+# the server's options that set archive.Limits for requests
+COMPRESSED_OPTION = "--max-compressed-request"
+UNCOMPRESSED_OPTION = "--max-request-size"
+
+
 def decode(data: bytes, limits: archive.Limits) -> Request:
-    """A request archive, checked: ProtocolError names the first problem."""
-    files = archive.read(data, limits)
+    """A request archive, checked: ProtocolError names the first problem (a size over
+    the limit, the server's option that sets it)."""
+    try:
+        files = archive.read(data, limits)
+    except archive.TooLarge as err:
+        option = COMPRESSED_OPTION if err.compressed else UNCOMPRESSED_OPTION
+        raise err.set_by(f"the server's {option}") from None
     version = _text(files.get("version", b"1.0")).strip()
     parse_version(version)
     args: dict[int, str] = {}
