@@ -132,6 +132,16 @@ def parser(prog: str = "stap-serverd", description: str = DESCRIPTION) -> argpar
         action="store_true",
         help="build with the python runtime only, even where SystemTap is installed",
     )
+    p.add_argument(
+        "--allow-client",
+        dest="allow_clients",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="CERTFILE|DIR",
+        help="serve only clients showing one of these certificates (mutual TLS; repeatable; "
+        "default: every client, as SystemTap's server)",
+    )
     p.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
     return p
 
@@ -162,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                 for word in (f"-{flag}", value)
             ],
             use_stap=not ns.no_stap,
+            allow_clients=list(ns.allow_clients),
         )
         try:
             return asyncio.run(serve(config, ns.ready_fd))

@@ -37,7 +37,8 @@ if TYPE_CHECKING:  # imported when used: a request needs only what it uses
     from ..trust.signing import PublicKey
 
 USAGE = """\
-Usage: stap-client [--server=HOST[:PORT]]... [--ssl=DIRNAME]... [stap arguments]
+Usage: stap-client [--server=HOST[:PORT]]... [--ssl=DIRNAME]... [--client-cert=FILE]
+                  [stap arguments]
 
 Runs passes 1-4 of SystemTap on a trusted compile server and pass 5 (the module)
 here: python-runtime modules in this process, kernel modules with staprun, BPF
@@ -50,6 +51,8 @@ programs with stapbpf.
                          the local network, newest first, then the least busy
    --ssl=DIRNAME         a certificate database of trusted servers, searched before
                          ~/.systemtap/ssl/client and $sysconfdir/systemtap/ssl/client
+   --client-cert=FILE    a PEM file with this client's certificate and key, for a
+                         server that serves listed clients only (--allow-client)
    --runtime=python|kernel|bpf
                          the runtime to build for (default: python where SystemTap's
                          staprun is not installed, else kernel)
@@ -67,18 +70,25 @@ class ClientArgs(NamedTuple):
     servers: list[ServerAddress]
     ssl_dirs: list[str]
     stap_args: list[str]
+    client_cert: str | None = None  # for servers that serve listed clients only
 
 
 def split_client_args(argv: list[str]) -> ClientArgs:
-    """Take ``--server`` and ``--ssl`` out of a stap command line (before a ``--``)."""
+    """Take ``--server``, ``--ssl`` and ``--client-cert`` out of a stap command line
+    (before a ``--``)."""
     result = ClientArgs([], [], [])
+    client_cert: list[str] = []
     i = 0
     while i < len(argv):
         arg = argv[i]
         if arg == "--":
             result.stap_args.extend(argv[i:])
             break
-        for opt, target in (("--server", "servers"), ("--ssl", "ssl_dirs")):
+        for opt, target in (
+            ("--server", "servers"),
+            ("--ssl", "ssl_dirs"),
+            ("--client-cert", "client_cert"),
+        ):
             if arg == opt or arg.startswith(opt + "="):
                 if arg == opt:
                     if i + 1 >= len(argv):
@@ -89,6 +99,10 @@ def split_client_args(argv: list[str]) -> ClientArgs:
                     value = arg.split("=", 1)[1]
                 if target == "servers":
                     result.servers.append(parse_server(value))
+                elif target == "client_cert":
+                    if not value:
+                        raise UsageError("--client-cert needs a file (its certificate and key)")
+                    client_cert[:] = [value]
                 else:
                     if not value:
                         raise UsageError("--ssl needs a folder name")
@@ -97,7 +111,7 @@ def split_client_args(argv: list[str]) -> ClientArgs:
         else:
             result.stap_args.append(arg)
         i += 1
-    return result
+    return result._replace(client_cert=client_cert[0] if client_cert else None)
 
 
 class Client:
@@ -169,7 +183,13 @@ class Client:
             tried: list[str] = []
             for address in addresses:
                 try:
-                    der, data = exchange(address, payloads[runtime], self.judge, meanwhile=prepare)
+                    der, data = exchange(
+                        address,
+                        payloads[runtime],
+                        self.judge,
+                        meanwhile=prepare,
+                        client_cert=self.args.client_cert,
+                    )
                     from ..trust import signing
 
                     key, manifest = signing.server_key(der)

@@ -10,7 +10,7 @@ import ssl
 import time
 from collections.abc import Callable
 
-from ..errors import NetworkError, TrustError
+from ..errors import InputError, NetworkError, TrustError
 from ..protocol import framing
 from ..trust.der import fingerprint
 from ..trust.policy import Decision
@@ -22,14 +22,39 @@ CONNECT_TIMEOUT = 10.0  # each of: connecting, the TLS handshake, every send
 RESPONSE_TIMEOUT = 330.0
 
 
-def client_context() -> ssl.SSLContext:
+def client_context(client_cert: str | None = None) -> ssl.SSLContext:
+    """The client side of TLS; ``client_cert``: a PEM file with the certificate (and
+    key) to show a server that serves listed clients only (``--allow-client``)."""
     # The certificate is checked by our own trust decision right after the handshake
     # (pinning to the client's databases), not by a CA chain: servers are self-signed.
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if client_cert is not None:
+        try:
+            ctx.load_cert_chain(client_cert)
+        except (OSError, ssl.SSLError) as err:
+            reason = getattr(err, "strerror", None) or getattr(err, "reason", None) or err
+            raise InputError(
+                f"--client-cert {client_cert}: no certificate and key to use ({reason}); "
+                "give a PEM file holding both"
+            ) from None
     return ctx
+
+
+_NOT_ALLOWED = ("CERTIFICATE_REQUIRED", "UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_UNKNOWN")
+
+
+def _tls_failure(address: ServerAddress, err: Exception, client_cert: str | None) -> NetworkError:
+    """A TLS error, worded for what a user can do about it."""
+    if any(reason in str(err) for reason in _NOT_ALLOWED):
+        what = "no certificate" if client_cert is None else f"the certificate in {client_cert}"
+        return NetworkError(
+            f"server {address} serves listed clients only and refused {what}: give "
+            "--client-cert=FILE with a certificate its --allow-client lists"
+        )
+    return NetworkError(f"TLS error with server {address}: {err}")
 
 
 def exchange(
@@ -40,6 +65,7 @@ def exchange(
     connect_timeout: float = CONNECT_TIMEOUT,
     response_timeout: float = RESPONSE_TIMEOUT,
     meanwhile: Callable[[], object] | None = None,
+    client_cert: str | None = None,
 ) -> tuple[bytes, bytes]:
     """Connect, judge the certificate, send ``payload`` (None: a length of 0, asking for
     the certificate only) and read the response.  ``meanwhile`` runs while the server
@@ -62,7 +88,7 @@ def exchange(
         ) from None
     try:
         try:
-            tls = client_context().wrap_socket(
+            tls = client_context(client_cert).wrap_socket(
                 raw, server_hostname=None, do_handshake_on_connect=False
             )
         except (ssl.SSLError, OSError) as err:
@@ -77,6 +103,8 @@ def exchange(
             tls.do_handshake()
         except (ssl.SSLError, OSError) as err:
             tls.close()
+            if isinstance(err, ssl.SSLError) and any(r in str(err) for r in _NOT_ALLOWED):
+                raise _tls_failure(address, err, client_cert) from None
             raise NetworkError(f"TLS handshake with server {address} failed: {err}") from None
         except BaseException:
             tls.close()
@@ -122,7 +150,7 @@ def exchange(
                         )
             except ssl.SSLError as err:
                 if not (sent and "EOF" in str(err)):
-                    raise NetworkError(f"TLS error with server {address}: {err}") from None
+                    raise _tls_failure(address, err, client_cert) from None
                 # a server that closes without close_notify: what we read is its answer
             except TimeoutError:
                 raise NetworkError(
@@ -130,6 +158,14 @@ def exchange(
                 ) from None
             except OSError as err:
                 raise NetworkError(f"connection to server {address} failed: {err}") from None
+            if not chunks:
+                why = f"server {address} closed the connection without answering"
+                if client_cert is not None:  # what a server does to an unlisted client
+                    why += (
+                        f" (as a server that serves listed clients only does when its "
+                        f"--allow-client does not list the certificate in {client_cert})"
+                    )
+                raise NetworkError(why)
             return der, b"".join(chunks)
     finally:
         raw.close()

@@ -40,6 +40,7 @@ from ..protocol import archive, framing
 from ..protocol import request as req_mod
 from ..protocol import response as resp_mod
 from ..trust import certs, database, nss, signing
+from ..trust.clients import allowed_clients
 from ..trust.database import ServerIdentity
 from . import builds, worker
 from .targets import make_backend
@@ -47,6 +48,10 @@ from .targets import make_backend
 MAX_MODULE_BYTES = 256 * 1024 * 1024
 MODULE_SUFFIXES = (".ko", ".bo", ".py")  # kernel, BPF, python-runtime modules
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
+NOT_LISTED = (
+    "stap-serverd: this server serves listed clients only (--allow-client): give "
+    "stap-client --client-cert=FILE with a certificate it lists"
+)
 ANNOUNCE_TIMEOUT = 20.0  # multicast DNS probing takes about a second per clash
 
 
@@ -68,6 +73,7 @@ class ServerConfig:
     releases: list[str] = field(default_factory=list)  # -r: more kernels for stap
     stap_options: list[str] = field(default_factory=list)  # -R -B -D -I given to stap
     use_stap: bool = True  # build kernel and BPF modules with SystemTap when installed
+    allow_clients: list[Path] = field(default_factory=list)  # mutual TLS: these only
 
     @property
     def limits(self) -> archive.Limits:
@@ -89,9 +95,13 @@ def status_dir() -> Path:
     return database.systemtap_dir() / "stapserver" / "servers"
 
 
-def tls_context(identity: ServerIdentity) -> ssl.SSLContext:
+def tls_context(
+    identity: ServerIdentity, allowed: dict[str, bytes] | None = None
+) -> ssl.SSLContext:
     """The server side of TLS.  Python's ssl loads a certificate from PEM only, and the
-    database keeps it as DER (as SystemTap does): hand it over through a private file."""
+    database keeps it as DER (as SystemTap does): hand it over through a private file.
+    With ``allowed`` client certificates (``--allow-client``), every client must show one
+    of them: each is its own trust anchor (self-signed, as clients' usually are)."""
     from cryptography.hazmat.primitives import serialization
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -107,6 +117,12 @@ def tls_context(identity: ServerIdentity) -> ssl.SSLContext:
         with os.fdopen(fd, "wb") as f:
             f.write(certs.pem(identity.cert) + key_pem)
         ctx.load_cert_chain(str(path))
+    if allowed:
+        # asked, and checked against the list when shown; a client that shows none is
+        # told why in an answer (a handshake refused for it says nothing under TLS 1.3)
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+        ctx.load_verify_locations(cadata=b"".join(allowed.values()))
     return ctx
 
 
@@ -134,6 +150,7 @@ class CompileServer:
                 raise ServerError(f"cannot open log file {config.log}: {err.strerror}") from None
         self._cache: OrderedDict[bytes, tuple[int, bytes]] = OrderedDict()
         self._cache_size = 0
+        self.allowed = allowed_clients(config.allow_clients) if config.allow_clients else {}
         self.backend = make_backend(
             config.releases,
             config.stap_options,
@@ -155,7 +172,7 @@ class CompileServer:
             self.server = await asyncio.start_server(
                 self._connection,
                 sock=sock,
-                ssl=tls_context(self.identity),
+                ssl=tls_context(self.identity, self.allowed),
                 ssl_handshake_timeout=self.config.read_timeout,
             )
         except OSError as err:
@@ -203,6 +220,13 @@ class CompileServer:
         self._tasks.add(task)
         peer = writer.get_extra_info("peername")
         client = f"{peer[0]}:{peer[1]}" if peer else "?"
+        unlisted = False  # a client without a listed certificate (--allow-client)
+        if self.allowed:  # the handshake refused any other certificate
+            shown = writer.get_extra_info("ssl_object")
+            der = shown.getpeercert(binary_form=True) if shown is not None else None
+            sha = hashlib.sha256(der).hexdigest() if der else ""
+            unlisted = sha not in self.allowed
+            client += " (no client certificate)" if unlisted else f" (client {sha[:16]})"
         started = time.monotonic()
         summary = "-"
         runtime = "-"
@@ -225,6 +249,11 @@ class CompileServer:
             payload = await _read(reader, length, self.config.read_timeout)
             if isinstance(payload, str):
                 rc = payload
+                return
+            if unlisted:  # told why, in the protocol's own way, once its request is read
+                rc = "refused"
+                summary = "not a listed client"
+                await self._send(writer, _error_response(NOT_LISTED))
                 return
             try:
                 request = req_mod.decode(payload, self.config.limits)
