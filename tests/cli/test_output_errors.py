@@ -212,3 +212,10 @@ def test_find_or_start_server_that_cannot_print_the_pid_stops_the_server(
 def test_stop_server_needs_no_stdout(world: Env) -> None:
     r = run(world, "stap-stop-server", "1", stdout="closed")
     assert (r.returncode, r.stderr) == (1, b"1 is not a systemtap server\n")
+
+
+def test_stap_client_output_file_on_a_full_disk(server: Server) -> None:
+    """Issue 11, 5: ``-o /dev/full`` ended in an internal error; it is one line."""
+    r = server.env.run("stap-client", f"--server={server.address}", "-o", "/dev/full", "-e", HELLO)
+    assert (r.returncode, r.stdout) == (1, b"")
+    assert r.stderr == b"cannot write output file '/dev/full': No space left on device\n"

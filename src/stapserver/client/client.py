@@ -351,9 +351,14 @@ class Client:
                         f"Cannot open output file '{o.output}': {exc.strerror}."
                     ) from None
                 try:
-                    rc = run_module(module, options, out, err)
-                finally:
-                    out.close()
+                    try:
+                        rc = run_module(module, options, out, err)
+                    finally:
+                        out.close()
+                except OSError as exc:  # a full disk, a file system gone: one line
+                    raise InputError(
+                        f"cannot write output file '{o.output}': {exc.strerror or exc}"
+                    ) from None
             else:
                 rc = run_module(module, options, self.stdout, err)
             if rc:
