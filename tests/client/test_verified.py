@@ -20,7 +20,7 @@ KEY = certs.generate_key(2048)
 OTHER = certs.generate_key(2048)
 PUBLIC = KEY.public_key()
 ADDRESS = ServerAddress("127.0.0.1", 4000)
-EXAMPLES = int(os.environ.get("STAPSERVER_VERIFY_EXAMPLES", "1500"))
+EXAMPLES = int(os.environ.get("STAPSERVER_VERIFY_EXAMPLES", "2500"))
 
 SUFFIX = {"python": ".py", "kernel": ".ko", "bpf": ".bo"}
 
