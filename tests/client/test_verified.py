@@ -143,3 +143,12 @@ def test_a_systemtap_server_s_answer_needs_only_its_modules_signed() -> None:
         assert "no signed manifest" in str(err)
     else:
         raise AssertionError("an answer without the manifest its certificate promises")
+
+
+def test_files_beside_the_modules_are_neither_modules_nor_used() -> None:
+    """SystemTap's server leaves the C sources of -p3 in the module folder (the
+    interoperability test found it): they are not modules, and nothing uses them."""
+    files = {"stap_symbols.c": b"/* C */", "stap_x_src.c": b"/* C */"}
+    data = response.encode(response.Response(rc=0, stdout=b"/* C */\n", module_files=files))
+    got, modules = verified(data, PUBLIC, "kernel", ADDRESS, 3, False)
+    assert modules == {} and got.stdout == b"/* C */\n"
