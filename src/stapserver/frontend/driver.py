@@ -461,7 +461,7 @@ def write_module(path: Path, code: str) -> None:
 
 def pass2_listing(program: Program, verbose: bool = False) -> str:
     """What ``-p2`` prints: the resolved globals, functions and probes, as stap lists them."""
-    from ..translator.unparse import _block, _Writer
+    from ..translator.unparse import block_lines
 
     lines: list[str] = []
     if program.globals:
@@ -478,9 +478,7 @@ def pass2_listing(program: Program, verbose: bool = False) -> str:
             params = ", ".join(f"{p.name}:{f.locals[p.name].type}" for p in f.params)
             lines.append(f"{f.name}:{f.type} ({params})")
             if verbose and isinstance(f.body, ast.Block):
-                w = _Writer()
-                _block(w, f.body, "")
-                lines.extend(w.lines)
+                lines.extend(block_lines(f.body))
     lines.append("# probes")
     for p in program.probes:
         lines.append(f"{p.spec.text} /* <- {p.origin} */")
@@ -490,9 +488,7 @@ def pass2_listing(program: Program, verbose: bool = False) -> str:
             for d in body_locals:
                 lines.append(f"  {d.name}:{d.type}")
         if verbose:
-            w = _Writer()
-            _block(w, p.body, "")
-            lines.extend(w.lines)
+            lines.extend(block_lines(p.body))
     return "\n".join(lines) + "\n"
 
 

@@ -14,14 +14,15 @@ with the same options gives the same bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .. import __version__
 from ..errors import TranslateError
 from ..runtime import printf, stats
 from ..runtime.tapset import lookup as tapset_lookup
-from . import ast
+from . import ast, deep
 from .ast import LONG, STATS, STRING
-from .semantic import DerivedProbe, Program
+from .semantic import DerivedProbe, Program, _expr_children, _walk_expr, _walk_stmts
 from .source import DiagnosticPrinter
 
 ABI = 1
@@ -65,6 +66,123 @@ class Settings:
         return self.MAXACTION * 10
 
 
+# What CPython's compiler accepts of the module is bounded: 200 nested parentheses, about
+# a thousand nested expressions (its recursion), 100 levels of indentation and 20 nested
+# loops and try blocks.  So:
+# * an expression more than FLAT_FROM nodes deep (a link of a chain counts: a + b + c is
+#   three deep) is written as a flat sequence of statements, one operation each, in the
+#   order the nested form evaluates (CodeGenerator.flat);
+# * an else-if chain of more than FLAT_CHAIN links is written as a sequence of ifs
+#   guarded by a flag, not as nested elses;
+# * a compound statement (if, loop, try) OUTLINE_FROM levels deep, or inside
+#   OUTLINE_BLOCKS loops and try blocks, and the flat statements of an expression that
+#   reach that depth (conditional operators in conditional operators), are written as
+#   a function of their own, defined at the top of the handler (CodeGenerator.outline,
+#   outline_expr), where nesting starts over;
+# * so MAX_INDENT and MAX_BLOCKS are never reached: past them, pass 3 would refuse the
+#   script with a one-line TranslateError rather than write what CPython refuses.
+FLAT_FROM = 40
+FLAT_CHAIN = 16
+OUTLINE_FROM = 32
+OUTLINE_BLOCKS = 10
+MAX_INDENT = 90
+MAX_BLOCKS = 18
+# What an outlined statement's function returns when control leaves it other than at
+# its end: the caller does the same (or returns the same, if it is outlined too).
+_BREAK, _CONTINUE, _RETURN = 1, 2, 3
+_OUTLINED = 3  # the depth of an outlined function's statements
+
+
+@dataclass(eq=False)
+class _Temp(ast.Expr):
+    """A value already computed into a local variable of the generated function (by a
+    flat sequence of statements): what pass 3 puts in place of an operand it has
+    written out before its operator."""
+
+    name: str
+
+
+# Where an operand is: an object and the name of its attribute, or a list and an index.
+_Slot = tuple[Any, Any]
+_LITERALS = (ast.NumberLit, ast.StringLit, _Temp)
+_FLAT_ONLY = (ast.Logical, ast.Ternary, *deep.CHAINS)
+_COMPOUND = (ast.If, ast.For, ast.Foreach, ast.TryBlock)
+
+
+_LEAVES = frozenset([ast.NumberLit, ast.StringLit, ast.Symbol])
+_PAIRS = frozenset([ast.Binary, ast.Logical, ast.Comparison, ast.Concat, ast.Assignment])
+
+
+def _deeper_than(e: ast.Expr, limit: int) -> bool:
+    """Is the tree of ``e`` more than ``limit`` nodes deep (every node counted)?"""
+    stack = [(e, 1)]
+    while stack:
+        x, depth = stack.pop()
+        if depth > limit:
+            return True
+        cls = type(x)
+        if cls in _LEAVES:
+            continue
+        if cls in _PAIRS:
+            stack.append((x.left, depth + 1))  # type: ignore[attr-defined]
+            stack.append((x.right, depth + 1))  # type: ignore[attr-defined]
+            continue
+        for _, child in _expr_children(x):
+            if isinstance(child, list):
+                stack.extend((c, depth + 1) for c in child if c is not None)
+            elif isinstance(child, ast.Expr):
+                stack.append((child, depth + 1))
+    return False
+
+
+def _index_slots(e: ast.Expr) -> list[_Slot]:
+    if not isinstance(e, ast.ArrayIndex):
+        return []
+    return [(e.indexes, i) for i, x in enumerate(e.indexes) if x is not None]
+
+
+def _slots(e: ast.Expr) -> list[_Slot]:
+    """Where the operands of ``e`` are (an object and attribute name, or a list and an
+    index), in the order the code pass 3 writes for ``e`` evaluates them; lvalues and
+    statistics are not operands, the keys in them are."""
+    if isinstance(e, ast.Unary):
+        return [(e, "operand")]
+    if isinstance(e, ast.RegexMatch):
+        return [(e, "left")]
+    if isinstance(e, ast.Crement):
+        return _index_slots(e.operand)
+    if isinstance(e, ast.Assignment):
+        return [*_index_slots(e.left), (e, "right")]
+    if isinstance(e, ast.ArrayIndex):
+        if isinstance(e.base, ast.HistOp):
+            return [*_index_slots(e.base.stat), *_index_slots(e)]
+        return _index_slots(e)
+    if isinstance(e, ast.ArrayIn):
+        return _index_slots(e.index)
+    if isinstance(e, ast.FunctionCall):
+        return [(e.args, i) for i in range(len(e.args))]
+    if isinstance(e, ast.PrintFormat):
+        if e.hist is not None:
+            return _index_slots(e.hist.stat)
+        return [(e.args, i) for i in range(len(e.args))]
+    if isinstance(e, ast.StatOp):
+        return _index_slots(e.stat)
+    return []
+
+
+def _get(holder: Any, key: Any) -> ast.Expr:
+    if isinstance(holder, list):
+        return holder[key]  # type: ignore[no-any-return]
+    return getattr(holder, key)  # type: ignore[no-any-return]
+
+
+def _put(holder: Any, key: Any, value: ast.Expr) -> None:
+    if isinstance(holder, list):
+        holder[key] = value
+    else:
+        setattr(holder, key, value)
+
+
 def _default(t: str) -> str:
     return 'b""' if t == STRING else "0"
 
@@ -80,6 +198,10 @@ class _Function:
     def __init__(self) -> None:
         self.temps = 0
         self.nonlocals: set[str] = set()
+        # statements written as functions of their own (see CodeGenerator.outline), and
+        # the locals of the handler they rebind
+        self.outlined: list[tuple[str, list[str]]] = []
+        self.local_names: list[str] = []
 
     def temp(self) -> str:
         self.temps += 1
@@ -113,6 +235,11 @@ class CodeGenerator:
         self._used_names: set[str] = set()
         self.function_names: dict[int, str] = {}
         self.in_probe = True
+        self.blocks = 0  # loops and try blocks around the code being written
+        self.py_loops = 0  # loops around it in the Python function being written
+        self.outlining = 0  # outlined statements being written (one in another)
+        self.leaving: set[int] = set()  # how control may leave the one being written
+        self.outlined_now: ast.Stmt | None = None
         self.maxnesting = (
             settings.MAXNESTING if settings.MAXNESTING is not None else maxnesting(program)
         )
@@ -181,8 +308,13 @@ class CodeGenerator:
             cond = "None"
             if probe.condition is not None:
                 self.fn = _Function()
+                self.in_probe = True
+                test_code: list[str] = []
+                test = self.cond_at(probe.condition, test_code, 2)
                 conds.append(f"    def c_{i}():")
-                conds.append(f"        return {self.cond(probe.condition)}")
+                conds += self.outlined_defs(sorted(self.fn.nonlocals | {"_act"}))
+                conds += test_code
+                conds.append(f"        return {test}")
                 cond = f"c_{i}"
             s = probe.spec
             entries.append(
@@ -273,13 +405,33 @@ class CodeGenerator:
         lines.append(head)
         nl = sorted(self.fn.nonlocals | {"_act"})
         lines.append("        nonlocal " + ", ".join(nl))
+        if self.fn.outlined and not self.in_probe:
+            lines.append("        _rv = None")
+        lines += self.outlined_defs(nl)
         lines += body
+
+    def outlined_defs(self, shared: list[str]) -> list[str]:
+        """The functions of the outlined statements and expressions: closures over the
+        handler's variables (``shared``, its locals, and ``_rv`` in a function)."""
+        names = set(shared) | set(self.fn.local_names)
+        if not self.in_probe:
+            names.add("_rv")
+        lines: list[str] = []
+        for name, code in self.fn.outlined:
+            lines.append(f"        def {name}():")
+            lines.append("            nonlocal " + ", ".join(sorted(names)))
+            lines += code
+            lines.append("            return 0")
+        return lines
 
     def function(self, f: ast.FunctionDecl) -> list[str]:
         self.fn = _Function()
         self.in_probe = False
         self.loop_depth = 0
+        self.blocks = 1  # the body's try ... finally
         self.fn.nonlocals.add("_depth")
+        self.py_loops = self.outlining = 0
+        self.fn.local_names = [self.var(decl) for decl in f.locals.values()]
         params = [self.var(f.locals[p.name]) for p in f.params]
         body: list[str] = []
         where = _where(f.tok)
@@ -333,6 +485,7 @@ class CodeGenerator:
         self.fn = _Function()
         self.in_probe = True
         self.loop_depth = 0
+        self.blocks = 0
         body: list[str] = ["        _act = _budget"]
         static = self.actions.stmt_count(probe.body)
         if static is not None:
@@ -341,8 +494,10 @@ class CodeGenerator:
             body.append("            raise _ActionLimit('MAXACTION exceeded', '')")
         self.counting = static is None
         self.pending = 0
+        self.py_loops = self.outlining = 0
         for decl in self.p.body_locals.get(id(probe.body), {}).values():
             body.append(f"        {self.var(decl)} = {_default(decl.type)}")
+            self.fn.local_names.append(self.var(decl))
         self.stmt(probe.body, body, 2)
         self.record(0, _stmt_tok(probe.body), body, 2, update=True)
         lines: list[str] = []
@@ -383,56 +538,112 @@ class CodeGenerator:
         if len(out) == before:
             out.append("    " * depth + "pass")
 
+    def check_indent(self, depth: int, tok: object) -> None:
+        if depth > MAX_INDENT:
+            raise TranslateError(
+                "Pass 3: translation failed: statements nested too deeply for the python "
+                f"runtime (more than {MAX_INDENT - 3} levels of if, for, while, foreach, try "
+                f"and conditional operators): {tok}"
+            )
+
+    def enter_block(self, tok: object) -> None:
+        """One more loop or try block around the code being written (CPython compiles
+        at most 20 nested)."""
+        self.blocks += 1
+        if self.blocks > MAX_BLOCKS:
+            raise TranslateError(
+                "Pass 3: translation failed: loops and try blocks nested too deeply for the "
+                f"python runtime (more than {MAX_BLOCKS}): {tok}"
+            )
+
     def stmt(self, s: ast.Stmt, out: list[str], depth: int) -> None:
         pad = "    " * depth
         if isinstance(s, ast.Block):
             for sub in s.body:
                 self.stmt(sub, out, depth)
-        elif isinstance(s, ast.NullStmt):
+            return
+        if (
+            isinstance(s, _COMPOUND)
+            and (depth >= OUTLINE_FROM or self.blocks >= OUTLINE_BLOCKS)
+            and s is not self.outlined_now
+        ):
+            self.outline(s, out, depth)
+            return
+        self.outlined_now = None
+        self.check_indent(depth, s.tok)
+        if isinstance(s, ast.NullStmt):
             return
         elif isinstance(s, ast.ExprStmt):
-            out.extend(pad + line for line in self.expr_stmt(s.expr))
+            self.expr_stmt_at(s.expr, out, depth)
             self.record_calls([s.expr], out, depth)
             self.record(1, s.tok, out, depth)
         elif isinstance(s, ast.If):
+            chain = list(deep.else_chain(s))
+            if len(chain) > FLAT_CHAIN:
+                self.if_chain(chain, out, depth)
+                return
             self.record(1, s.tok, out, depth, update=True)
             self.record_calls([s.cond], out, depth)
-            out.append(f"{pad}if {self.cond(s.cond)}:")
+            cond = self.cond_at(s.cond, out, depth)
+            out.append(f"{pad}if {cond}:")
             self.sub(s.then, out, depth + 1)
             if s.otherwise is not None:
                 out.append(f"{pad}else:")
                 self.sub(s.otherwise, out, depth + 1)
         elif isinstance(s, ast.For):
+            self.enter_block(s.tok)
             self.for_loop(s, out, depth)
+            self.blocks -= 1
         elif isinstance(s, ast.Foreach):
+            self.enter_block(s.tok)
             self.foreach(s, out, depth)
+            self.blocks -= 1
         elif isinstance(s, ast.Return):
             if s.value is None:
                 self.record(1, s.tok, out, depth, update=True)
-                out.append(f"{pad}return")
+                self.emit_return(None, out, depth)
             else:
-                value = self.stored(s.value)
+                if self.is_deep(s.value):
+                    value = self.flat(s.value, out, depth)
+                else:
+                    value = self.stored(s.value)
                 if self.counting:
                     t = self.fn.temp()
                     out.append(f"{pad}{t} = {value}")
                     self.record_calls([s.value], out, depth)
                     self.record(1, s.tok, out, depth, update=True)
-                    out.append(f"{pad}return {t}")
+                    self.emit_return(t, out, depth)
                 else:
-                    out.append(f"{pad}return {value}")
+                    self.emit_return(value, out, depth)
         elif isinstance(s, ast.Next):
             self.record(1, s.tok, out, depth, update=True)
-            out.append(f"{pad}raise _rt.NextOverload()" if not self.in_probe else f"{pad}return")
+            if self.in_probe:
+                self.emit_return(None, out, depth)
+            else:
+                out.append(f"{pad}raise _rt.NextOverload()")
         elif isinstance(s, ast.Break | ast.Continue):
             word = "break" if isinstance(s, ast.Break) else "continue"
             if not self.loop_depth:
                 self.pass3_error(f"cannot '{word}' outside loop", s.tok)
             self.record(1, s.tok, out, depth, update=True)
-            out.append(f"{pad}{word}")
+            if self.py_loops or not self.outlining:
+                out.append(f"{pad}{word}")
+            else:  # out of an outlined statement, to the loop around its call
+                code = _BREAK if word == "break" else _CONTINUE
+                self.leaving.add(code)
+                out.append(f"{pad}return {code}")
         elif isinstance(s, ast.Delete):
-            out.extend(pad + line for line in self.delete(s.target))
+            saved = []
+            if self.is_deep(s.target):
+                saved = self.spill(_index_slots(s.target), out, depth)
+            try:
+                out.extend(pad + line for line in self.delete(s.target))
+            finally:
+                self.unspill(saved)
             self.record(1, s.tok, out, depth)
         elif isinstance(s, ast.TryBlock):
+            self.enter_block(s.tok)
+            self.enter_block(s.tok)  # the try, then the except clause and its name
             err = self.fn.temp()
             self.record(0, s.tok, out, depth, update=True)
             out.append(f"{pad}try:")
@@ -445,13 +656,85 @@ class CodeGenerator:
                 out.append(f"{pad}    {var} = {err}.message.encode()[:{self.msl}]")
             self.record(1, s.tok, out, depth + 1, update=True)
             self.sub(s.handler, out, depth + 1)
+            self.blocks -= 2
         else:
             raise TypeError(f"no translation for {type(s).__name__}")
+
+    def emit_return(self, value: str | None, out: list[str], depth: int) -> None:
+        """``return`` from the handler (with ``value``, in a function): in an outlined
+        statement, through the value the caller returns (``_rv``) and _RETURN."""
+        pad = "    " * depth
+        if not self.outlining:
+            out.append(f"{pad}return" if value is None else f"{pad}return {value}")
+            return
+        if not self.in_probe:
+            out.append(f"{pad}_rv = {'None' if value is None else value}")
+        self.leaving.add(_RETURN)
+        out.append(f"{pad}return {_RETURN}")
+
+    def outline(self, s: ast.Stmt, out: list[str], depth: int) -> None:
+        """A compound statement too deep for Python's nesting, as a function of its
+        own (a closure defined at the top of the handler, sharing its variables), called
+        here: its statements start again at the handler's depth, in no loop or try
+        block.  Control that leaves it (break, continue, return) is returned as a code
+        the call site acts on."""
+        slot = len(self.fn.outlined)  # numbered in the order they are entered
+        name = f"_o{slot}"
+        self.fn.outlined.append((name, []))
+        saved = (self.py_loops, self.blocks, self.leaving)
+        self.py_loops, self.blocks, self.leaving = 0, 0, set()
+        self.outlining += 1
+        code: list[str] = []
+        self.outlined_now = s  # written here: not outlined again
+        try:
+            self.stmt(s, code, _OUTLINED)
+        finally:
+            self.outlining -= 1
+            leaving = self.leaving
+            self.py_loops, self.blocks, self.leaving = saved
+        self.fn.outlined[slot] = (name, code)
+        pad = "    " * depth
+        if not leaving:
+            out.append(f"{pad}{name}()")
+            return
+        result = self.fn.temp()
+        out.append(f"{pad}{result} = {name}()")
+        for how in sorted(leaving):
+            out.append(f"{pad}if {result} == {how}:")
+            if how == _RETURN and not self.outlining:
+                out.append(f"{pad}    return{'' if self.in_probe else ' _rv'}")
+            elif how == _RETURN:
+                self.leaving.add(how)
+                out.append(f"{pad}    return {how}")
+            elif self.py_loops or not self.outlining:
+                out.append(f"{pad}    {'break' if how == _BREAK else 'continue'}")
+            else:
+                self.leaving.add(how)
+                out.append(f"{pad}    return {how}")
+
+    def if_chain(self, chain: list[ast.If], out: list[str], depth: int) -> None:
+        """A long else-if chain: the ifs one after the other, each guarded by a flag that
+        the branch taken clears (nested elses would nest as deep as the chain is long)."""
+        pad = "    " * depth
+        pending = self.fn.temp()
+        out.append(f"{pad}{pending} = 1")
+        for node in chain:
+            out.append(f"{pad}if {pending}:")
+            self.record(1, node.tok, out, depth + 1, update=True)
+            self.record_calls([node.cond], out, depth + 1)
+            cond = self.cond_at(node.cond, out, depth + 1)
+            out.append(f"{pad}    if {cond}:")
+            out.append(f"{pad}        {pending} = 0")
+            self.sub(node.then, out, depth + 2)
+        last = chain[-1].otherwise
+        if last is not None:
+            out.append(f"{pad}if {pending}:")
+            self.sub(last, out, depth + 1)
 
     def for_loop(self, s: ast.For, out: list[str], depth: int) -> None:
         pad = "    " * depth
         if s.init is not None:
-            out.extend(pad + line for line in self.expr_stmt(s.init.expr))
+            self.expr_stmt_at(s.init.expr, out, depth)
             self.record_calls([s.init.expr], out, depth)
             self.record(1, s.init.tok, out, depth)
         self.record(1, s.tok, out, depth, update=True)
@@ -465,21 +748,38 @@ class CodeGenerator:
             out.append(f"{inner}if {first}:")
             out.append(f"{inner}    {first} = False")
             out.append(f"{inner}else:")
-            out.extend(inner + "    " + line for line in self.expr_stmt(s.step.expr))
+            self.expr_stmt_at(s.step.expr, out, depth + 2)
         self.record(1, s.tok, out, depth + 1)
         self.record_calls([s.cond], out, depth + 1)
-        out.append(f"{inner}if not {self.cond(s.cond)}:")
+        cond = self.cond_at(s.cond, out, depth + 1)
+        out.append(f"{inner}if not {cond}:")
         out.append(f"{inner}    break")
         self.loop_depth += 1
+        self.py_loops += 1
         self.sub(s.body, out, depth + 1)
+        self.py_loops -= 1
         self.loop_depth -= 1
         if s.step is not None:
             if first is None:
-                out.extend(inner + line for line in self.expr_stmt(s.step.expr))
+                self.expr_stmt_at(s.step.expr, out, depth + 1)
             # stap counts the increment once, after the loop (where its code is emitted)
             self.record(1, s.step.tok, out, depth)
 
     def foreach(self, s: ast.Foreach, out: list[str], depth: int) -> None:
+        saved = []
+        stat = s.base.stat if isinstance(s.base, ast.HistOp) else None
+        if self.is_deep(s.limit, stat, *s.slice):
+            slots = _index_slots(stat) if stat is not None else []
+            if s.limit is not None:
+                slots.append((s, "limit"))
+            slots += [(s.slice, i) for i, x in enumerate(s.slice) if x is not None]
+            saved = self.spill(slots, out, depth)
+        try:
+            self._foreach(s, out, depth)
+        finally:
+            self.unspill(saved)
+
+    def _foreach(self, s: ast.Foreach, out: list[str], depth: int) -> None:
         pad = "    " * depth
         key = self.fn.temp()
         limit = self.expr(s.limit) if s.limit is not None else "None"
@@ -493,7 +793,9 @@ class CodeGenerator:
             if s.value is not None and s.value.decl is not None:
                 val = self.assign_name(s.value.decl)
                 out.append(f"{pad}    {val} = {stat}.hist_bucket({key})")
+            self.py_loops += 1
             self.stmt(s.body, out, depth + 1)
+            self.py_loops -= 1
             self.record(1, _stmt_tok(s.body), out, depth + 1, update=True)
             self.loop_depth -= 1
             return
@@ -524,7 +826,9 @@ class CodeGenerator:
                 out.append(f"{pad}    {val} = {arr}.stat({key})")
             else:
                 out.append(f"{pad}    {val} = {arr}.get({key}, {_default(decl.type)})")
+        self.py_loops += 1
         self.sub(s.body, out, depth + 1)
+        self.py_loops -= 1
         self.loop_depth -= 1
 
     def delete(self, target: ast.Expr) -> list[str]:
@@ -701,6 +1005,8 @@ class CodeGenerator:
         return self.expr(e)
 
     def expr(self, e: ast.Expr) -> str:
+        if isinstance(e, _Temp):
+            return e.name
         if isinstance(e, ast.NumberLit):
             return str(e.value) if e.value >= 0 else f"({e.value})"
         if isinstance(e, ast.StringLit):
@@ -765,6 +1071,207 @@ class CodeGenerator:
             shift = f", {e.params[0]}" if e.params else ""
             return f"_ops.stat_extract({stat}, {e.kind!r}, {_where(e.tok)}{shift})"
         raise TypeError(f"no translation for {type(e).__name__}")
+
+    # ------------------------------------------------------------------ flat expressions
+    def simple(self, e: ast.Expr, out: list[str], depth: int) -> str:
+        """A literal as it is; anything else through :meth:`flat`."""
+        if isinstance(e, _LITERALS):
+            return self.expr(e)
+        return self.flat(e, out, depth)
+
+    def spill(
+        self, slots: list[_Slot], out: list[str], depth: int
+    ) -> list[tuple[Any, Any, ast.Expr]]:
+        """The operands at ``slots``, in order, computed into temporaries by statements
+        in ``out`` and replaced by them in the tree (until :meth:`unspill`)."""
+        saved: list[tuple[Any, Any, ast.Expr]] = []
+        for holder, key in slots:
+            child = _get(holder, key)
+            if isinstance(child, _LITERALS):
+                continue
+            temp = _Temp(child.tok, self.flat(child, out, depth))
+            temp.type = child.type
+            _put(holder, key, temp)
+            saved.append((holder, key, child))
+        return saved
+
+    @staticmethod
+    def unspill(saved: list[tuple[Any, Any, ast.Expr]]) -> None:
+        for holder, key, child in reversed(saved):
+            _put(holder, key, child)
+
+    def flat(self, e: ast.Expr, out: list[str], depth: int) -> str:
+        """``e`` written to ``out`` as statements at ``depth``, one operation each, in the
+        order the nested code evaluates it; returns the temporary holding its value.
+
+        This is how a deep or long expression (a sum of thousands of terms, parentheses
+        thousands deep) is translated: the statements nest no deeper than the
+        conditional operators (``&&``, ``||``, ``?:``) do, so CPython compiles them."""
+        pad = "    " * depth
+        if isinstance(e, _Temp):
+            return e.name
+        if depth >= OUTLINE_FROM and depth > _OUTLINED:
+            return self.outline_expr(e, out, depth)
+        self.check_indent(depth, e.tok)
+        if isinstance(e, ast.Logical):
+            return self._flat_logical(e, out, depth)
+        if isinstance(e, ast.Ternary):
+            return self._flat_ternary(e, out, depth)
+        if isinstance(e, deep.CHAINS):
+            first, nodes = deep.spine(e)
+            start = self.simple(first, out, depth)
+            acc = self.fn.temp()
+            out.append(f"{pad}{acc} = {start}")
+            for node in nodes:
+                right: ast.Expr = node.right  # type: ignore[attr-defined]
+                # an operand evaluated right before its operator: a variable stays there
+                if not isinstance(right, (*_LITERALS, ast.Symbol)):
+                    value = _Temp(right.tok, self.flat(right, out, depth))
+                    value.type = right.type
+                    right = value
+                left: ast.Expr = node.left  # type: ignore[attr-defined]
+                old_right: ast.Expr = node.right  # type: ignore[attr-defined]
+                accumulated = _Temp(left.tok, acc)
+                accumulated.type = left.type
+                node.left, node.right = accumulated, right  # type: ignore[attr-defined]
+                try:
+                    code = self.expr(node)
+                finally:
+                    node.left, node.right = left, old_right  # type: ignore[attr-defined]
+                out.append(f"{pad}{acc} = {code}")
+            return acc
+        if isinstance(e, ast.Assignment) and e.op not in ("=", "<<<"):
+            flat_assignment = self._flat_compound(e, out, depth)
+            if flat_assignment is not None:
+                return flat_assignment
+        saved = self.spill(_slots(e), out, depth)
+        try:
+            code = self.expr(e)
+        finally:
+            self.unspill(saved)
+        temp = self.fn.temp()
+        out.append(f"{pad}{temp} = {code}")
+        return temp
+
+    def outline_expr(self, e: ast.Expr, out: list[str], depth: int) -> str:
+        """An expression whose flat statements would nest too deep (conditional
+        operators in conditional operators), as a function of its own that returns its
+        value (see :meth:`outline`)."""
+        slot = len(self.fn.outlined)
+        name = f"_o{slot}"
+        self.fn.outlined.append((name, []))
+        code: list[str] = []
+        value = self.flat(e, code, _OUTLINED)
+        code.append(f"            return {value}")
+        self.fn.outlined[slot] = (name, code)
+        result = self.fn.temp()
+        out.append(f"{'    ' * depth}{result} = {name}()")
+        return result
+
+    def _flat_logical(self, e: ast.Logical, out: list[str], depth: int) -> str:
+        """``a && b || c ...``: the value so far decides whether the next operand is
+        evaluated at all."""
+        pad = "    " * depth
+        first, nodes = deep.spine(e)
+        start = self.simple(first, out, depth)
+        acc = self.fn.temp()
+        out.append(f"{pad}{acc} = 1 if {start} else 0")
+        for node in nodes:
+            assert isinstance(node, ast.Logical)
+            out.append(f"{pad}if {'' if node.op == '&&' else 'not '}{acc}:")
+            value = self.simple(node.right, out, depth + 1)
+            out.append(f"{pad}    {acc} = 1 if {value} else 0")
+        return acc
+
+    def _flat_ternary(self, e: ast.Ternary, out: list[str], depth: int) -> str:
+        """``c1 ? v1 : c2 ? v2 : ... : v``: each condition evaluated while none before
+        held, in a sequence of ifs guarded by a flag (a chain of any length stays this
+        deep)."""
+        pad = "    " * depth
+        result, pending = self.fn.temp(), self.fn.temp()
+        out.append(f"{pad}{pending} = 1")
+        node: ast.Expr = e
+        while isinstance(node, ast.Ternary):
+            out.append(f"{pad}if {pending}:")
+            cond = self.simple(node.cond, out, depth + 1)
+            out.append(f"{pad}    if {cond}:")
+            out.append(f"{pad}        {pending} = 0")
+            value = self.simple(node.then, out, depth + 2)
+            out.append(f"{pad}        {result} = {value}")
+            node = node.otherwise
+        out.append(f"{pad}if {pending}:")
+        value = self.simple(node, out, depth + 1)
+        out.append(f"{pad}    {result} = {value}")
+        return result
+
+    def _flat_compound(self, e: ast.Assignment, out: list[str], depth: int) -> str | None:
+        """``x op= v`` and ``a[k] op= v`` (but ``+=``, ``-=``), whose code reads the
+        variable before it evaluates ``v``: in that order here too."""
+        pad = "    " * depth
+        left = e.left
+        where = _where(e.right.tok)
+        if isinstance(left, ast.Symbol):
+            assert left.decl is not None
+            name = self.assign_name(left.decl)
+            current = self.fn.temp()
+            out.append(f"{pad}{current} = {name}")
+            right = self.stored(e.right) if isinstance(e.right, _LITERALS) else None
+            if right is None:
+                right = self.flat(e.right, out, depth)
+            out.append(f"{pad}{name} = {self.combine(e.op[:-1], current, right, where)}")
+            value = self.fn.temp()
+            out.append(f"{pad}{value} = {name}")
+            return value
+        if e.op in ("+=", "-=") or not isinstance(left, ast.ArrayIndex):
+            return None
+        assert isinstance(left.base, ast.Symbol) and left.base.decl is not None
+        decl = left.base.decl
+        arr = self.var(decl)
+        saved = self.spill(_index_slots(left), out, depth)
+        try:
+            key_code = self.key(left)
+        finally:
+            self.unspill(saved)
+        key, current = self.fn.temp(), self.fn.temp()
+        out.append(f"{pad}{key} = {key_code}")
+        out.append(f"{pad}{current} = {arr}.get({key}, {_default(decl.type)})")
+        right = self.stored(e.right) if isinstance(e.right, _LITERALS) else None
+        if right is None:
+            right = self.flat(e.right, out, depth)
+        value = self.fn.temp()
+        combined = self.combine(e.op[:-1], current, right, where)
+        out.append(f"{pad}{value} = {arr}.set({key}, {combined}, {_where(left.tok)})")
+        return value
+
+    def is_deep(self, *exprs: ast.Expr | None) -> bool:
+        return any(e is not None and _deeper_than(e, FLAT_FROM) for e in exprs)
+
+    def cond_at(self, e: ast.Expr, out: list[str], depth: int) -> str:
+        """``e`` as a condition of a statement at ``depth`` (written flat first if deep)."""
+        if self.is_deep(e):
+            return self.flat(e, out, depth)
+        return self.cond(e)
+
+    def expr_stmt_at(self, e: ast.Expr, out: list[str], depth: int) -> None:
+        """An expression statement at ``depth`` (written flat if deep)."""
+        pad = "    " * depth
+        if not self.is_deep(e):
+            out.extend(pad + line for line in self.expr_stmt(e))
+            return
+        if isinstance(e, _FLAT_ONLY):
+            self.flat(e, out, depth)  # its value unused
+            return
+        if (
+            isinstance(e, ast.Assignment)
+            and e.op not in ("=", "<<<")
+            and self._flat_compound(e, out, depth) is not None
+        ):
+            return
+        saved = self.spill(_slots(e), out, depth)
+        try:
+            out.extend(pad + line for line in self.expr_stmt(e))
+        finally:
+            self.unspill(saved)
 
     def builtin_call(self, e: ast.FunctionCall, as_stmt: bool = False) -> str:
         name = e.builtin
@@ -920,12 +1427,19 @@ class ActionCounter:
             calls = self._calls([s.expr])
             return None if calls is None else 1 + calls
         if isinstance(s, ast.If):
-            calls = self._calls([s.cond])
-            then = self.stmt_count(s.then)
-            other = self.stmt_count(s.otherwise) if s.otherwise is not None else 0
-            if calls is None or then is None or other is None:
-                return None
-            return 1 + calls + max(then, other)
+            # an else-if chain in a loop: each link counts 1, its condition's calls and
+            # the larger of its branch and the rest of the chain
+            links: list[tuple[int | None, int | None]] = []
+            other: int | None = 0
+            for node in deep.else_chain(s):
+                links.append((self._calls([node.cond]), self.stmt_count(node.then)))
+                if node.otherwise is not None and not isinstance(node.otherwise, ast.If):
+                    other = self.stmt_count(node.otherwise)
+            for calls, then in reversed(links):
+                if calls is None or then is None or other is None:
+                    return None
+                other = 1 + calls + max(then, other)
+            return other
         if isinstance(s, ast.Return):
             calls = self._calls([s.value])
             return None if calls is None else 1 + calls
@@ -940,8 +1454,6 @@ class ActionCounter:
 
 def _calls_in(e: ast.Expr) -> list[ast.FunctionCall]:
     """The calls of user functions in ``e``, in evaluation order."""
-    from .semantic import _walk_expr
-
     return [x for x in _walk_expr(e) if isinstance(x, ast.FunctionCall) and x.decl is not None]
 
 
@@ -954,33 +1466,19 @@ def _stmt_tok(s: ast.Stmt) -> object:
 
 
 def _has_next(f: ast.FunctionDecl) -> bool:
-    from .semantic import _walk_stmts
-
     return isinstance(f.body, ast.Block) and any(
         isinstance(s, ast.Next) for s in _walk_stmts(f.body)
     )
 
 
 def _calls(f: ast.FunctionDecl) -> list[ast.FunctionCall]:
-    from .semantic import _expr_children, _stmt_exprs, _walk_stmts
+    from .semantic import _stmt_exprs
 
     found: list[ast.FunctionCall] = []
-
-    def visit(e: ast.Expr) -> None:
-        if isinstance(e, ast.FunctionCall):
-            found.append(e)
-        for _, child in _expr_children(e):
-            if isinstance(child, list):
-                for c in child:
-                    if c is not None:
-                        visit(c)
-            elif isinstance(child, ast.Expr):
-                visit(child)
-
     if isinstance(f.body, ast.Block):
         for st in _walk_stmts(f.body):
             for e, _ in _stmt_exprs(st):
-                visit(e)
+                found.extend(x for x in _walk_expr(e) if isinstance(x, ast.FunctionCall))
     return found
 
 
@@ -1013,7 +1511,12 @@ def _has_continue(s: ast.Stmt) -> bool:
     if isinstance(s, ast.Block):
         return any(_has_continue(x) for x in s.body)
     if isinstance(s, ast.If):
-        return _has_continue(s.then) or (s.otherwise is not None and _has_continue(s.otherwise))
+        for node in deep.else_chain(s):
+            if _has_continue(node.then):
+                return True
+            if node.otherwise is not None and not isinstance(node.otherwise, ast.If):
+                return _has_continue(node.otherwise)
+        return False
     if isinstance(s, ast.TryBlock):
         return _has_continue(s.body) or _has_continue(s.handler)
     return False
@@ -1026,7 +1529,11 @@ def generate(
     diagnostics: DiagnosticPrinter | None = None,
 ) -> str:
     """Pass 3: the Python source of the module."""
-    return CodeGenerator(program, settings, module_name, diagnostics).generate()
+    return deep.run(
+        lambda: CodeGenerator(program, settings, module_name, diagnostics).generate(),
+        TranslateError,
+        "Pass 3: translation failed",
+    )
 
 
 __all__ = ["ABI", "Settings", "generate", "maxnesting"]

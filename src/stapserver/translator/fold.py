@@ -10,9 +10,12 @@ to stap.  ``-u`` (unoptimized) is not honoured: stap folds at every level but -u
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from ..runtime import ops
 from ..runtime.base import INT64_MAX, INT64_MIN, wrap
-from . import ast
+from . import ast, deep
 from .lexer import decode_string
 from .unparse import spelling
 
@@ -48,8 +51,7 @@ def _lit(tok: object, value: int) -> ast.NumberLit:
 
 
 def _fold_binary(e: ast.Binary) -> ast.Expr:
-    e.left = fold(e.left)
-    e.right = fold(e.right)
+    """A binary operator whose operands are folded already."""
     left, right, op = _num(e.left), _num(e.right), e.op
     if right == 0 and op in ("/", "%"):
         return e  # a run-time error, if it is ever reached
@@ -108,8 +110,6 @@ def _fold_binary(e: ast.Binary) -> ast.Expr:
 
 
 def _fold_logical(e: ast.Logical) -> ast.Expr:
-    e.left = fold(e.left)
-    e.right = fold(e.right)
     left, right = _num(e.left), _num(e.right)
     is_or = e.op == "||"
     if left is not None and right is not None:
@@ -127,8 +127,6 @@ def _fold_logical(e: ast.Logical) -> ast.Expr:
 
 
 def _fold_comparison(e: ast.Comparison) -> ast.Expr:
-    e.left = fold(e.left)
-    e.right = fold(e.right)
     ls, rs = _string(e.left), _string(e.right)
     ln, rn = _num(e.left), _num(e.right)
     if ls is not None and rs is not None:
@@ -161,8 +159,6 @@ def _fold_comparison(e: ast.Comparison) -> ast.Expr:
 
 
 def _fold_concat(e: ast.Concat) -> ast.Expr:
-    e.left = fold(e.left)
-    e.right = fold(e.right)
     ls, rs = _string(e.left), _string(e.right)
     if ls is not None and rs is not None:
         raw = spelling(ls) + spelling(rs)
@@ -177,6 +173,26 @@ def _fold_concat(e: ast.Concat) -> ast.Expr:
     return e
 
 
+_FOLD_NODE: dict[type, Callable[[Any], ast.Expr]] = {
+    ast.Binary: _fold_binary,
+    ast.Logical: _fold_logical,
+    ast.Comparison: _fold_comparison,
+    ast.Concat: _fold_concat,
+}
+
+
+def _fold_chain(e: ast.Expr) -> ast.Expr:
+    """A binary operator and the chain down its left operand, in a loop (as the
+    recursion would: the first operand, then each node's right operand and the node)."""
+    first, nodes = deep.spine(e)
+    current = fold(first)
+    for node in nodes:
+        node.left = current  # type: ignore[attr-defined]
+        node.right = fold(node.right)  # type: ignore[attr-defined]
+        current = _FOLD_NODE[type(node)](node)
+    return current
+
+
 def defined_value(operand: ast.Expr) -> int:
     """``@defined(x)`` as stap 4.8 folds it here: 1 for a literal, 0 otherwise (a target
     variable cannot be resolved in the python runtime, and 4.8 folds any other
@@ -188,8 +204,8 @@ def fold(e: ast.Expr) -> ast.Expr:
     """``e`` with its constant parts folded (may return another node)."""
     if isinstance(e, ast.Defined):
         return _lit(e.tok, defined_value(e.operand))
-    if isinstance(e, ast.Binary):
-        return _fold_binary(e)
+    if isinstance(e, deep.CHAINS):
+        return _fold_chain(e)
     if isinstance(e, ast.Unary):
         e.operand = fold(e.operand)
         v = _num(e.operand)
@@ -202,12 +218,6 @@ def fold(e: ast.Expr) -> ast.Expr:
         elif e.op == "~":
             v = ~v
         return _lit(e.tok, v)
-    if isinstance(e, ast.Logical):
-        return _fold_logical(e)
-    if isinstance(e, ast.Comparison):
-        return _fold_comparison(e)
-    if isinstance(e, ast.Concat):
-        return _fold_concat(e)
     if isinstance(e, ast.Ternary):
         e.cond = fold(e.cond)
         c = _num(e.cond)
@@ -247,15 +257,7 @@ def fold_stmt(s: ast.Stmt) -> ast.Stmt:
         s.expr = fold(s.expr)
         return s
     if isinstance(s, ast.If):
-        s.cond = fold(s.cond)
-        c = _num(s.cond)
-        if c is not None:
-            chosen = s.then if c else s.otherwise
-            return fold_stmt(chosen) if chosen is not None else ast.NullStmt(s.tok)
-        s.then = fold_stmt(s.then)
-        if s.otherwise is not None:
-            s.otherwise = fold_stmt(s.otherwise)
-        return s
+        return _fold_if(s)
     if isinstance(s, ast.For):
         s.cond = fold(s.cond)
         c = _num(s.cond)
@@ -288,3 +290,39 @@ def fold_stmt(s: ast.Stmt) -> ast.Stmt:
         fold_stmt(s.body)
         fold_stmt(s.handler)
     return s
+
+
+def _fold_if(s: ast.If) -> ast.Stmt:
+    """An ``if`` and its ``else if`` chain, in a loop: a constant condition keeps only
+    the branch it takes (nothing, for a false one without ``else``)."""
+    top: ast.Stmt | None = None
+    parent: ast.If | None = None  # the last if kept: the folded rest is its else
+
+    def put(stmt: ast.Stmt) -> None:
+        nonlocal top
+        if parent is None:
+            top = stmt
+        else:
+            parent.otherwise = stmt
+
+    node: ast.Stmt | None = s
+    while node is not None:
+        if not isinstance(node, ast.If):
+            put(fold_stmt(node))
+            break
+        node.cond = fold(node.cond)
+        c = _num(node.cond)
+        if c is not None:
+            if c:
+                put(fold_stmt(node.then))
+                break
+            if node.otherwise is None:
+                put(ast.NullStmt(node.tok))
+            node = node.otherwise  # the else branch takes this one's place
+            continue
+        node.then = fold_stmt(node.then)
+        put(node)
+        parent = node
+        node = node.otherwise
+    assert top is not None
+    return top

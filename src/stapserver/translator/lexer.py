@@ -106,6 +106,7 @@ class Lexer:
         self._paste_location = paste_location
         self._pending: deque[Token] = deque()
         self.saw_tokens = False
+        self._column_cache = (0, 0, 0)  # line, position and its width in bytes
 
     # -- positions -------------------------------------------------------------------
     def _location(self, pos: int) -> Location:
@@ -113,10 +114,18 @@ class Lexer:
             return self._paste_location
         line = bisect.bisect_right(self._line_starts, pos)
         start = self._line_starts[line - 1]
+        # Tokens come in order: on the line of the last one, measure from it (a line of
+        # thousands of tokens is measured once, not once per token).
+        cached_line, cached_pos, cached_width = self._column_cache
+        if cached_line == line and cached_pos <= pos:
+            start, base = cached_pos, cached_width
+        else:
+            base = 0
         prefix = self.text[start:pos]
         # stap counts columns in bytes
         width = len(prefix) if prefix.isascii() else len(prefix.encode("utf-8", "surrogateescape"))
-        return Location(self.source, line, width + 1)
+        self._column_cache = (line, pos, base + width)
+        return Location(self.source, line, base + width + 1)
 
     def _token(self, kind: str, content: str, start: int) -> Token:
         return Token(kind, content, self._location(start))

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from ..errors import ParseError
 from ..runtime.base import wrap
 from ..runtime.printf import FormatError, parse_format
-from . import ast
+from . import ast, deep
 from .lexer import Lexer, decode_string
 from .source import EMBEDDED, IDENT, KEYWORD, NUMBER, OP, STRING, DiagnosticPrinter, Source, Token
 
@@ -45,6 +45,16 @@ ASSIGN_OPS = frozenset(
     ["=", "<<<", "+=", "-=", "*=", "/=", "%=", "<<=", ">>=", "&=", "^=", "|=", ".="]
 )
 COMPARE_OPS = frozenset([">", "<", "==", "!=", "<=", ">="])
+# The left-associative binary operators, in two bands of stap's precedence levels (loosest
+# first): || && | ^ & over array-in operands, and << >> >>> . + - * / % over unary ones.
+# Each band is read by one operator-precedence loop (see _parse_band).
+_LOW_BAND = {"||": 0, "&&": 1, "|": 2, "^": 3, "&": 4}
+_HIGH_BAND = {"<<": 0, ">>": 0, ">>>": 0, ".": 1, "+": 2, "-": 2, "*": 3, "/": 3, "%": 3}
+# Past this depth of nesting, the finished tree is measured too (deep.too_deep): the walks
+# of later passes recurse as deep as the tree, which can be deeper than the nesting the
+# parser counts (a level of parentheses may hold an operator of each precedence level: a
+# tree is at most some twenty times deeper, so below this one it cannot be too deep).
+_MEASURE_FROM = 256
 _UINT64_MAX = (1 << 64) - 1
 _INT64_MIN_MAGNITUDE = 1 << 63
 
@@ -244,6 +254,10 @@ class Parser:
         self._last: Token | None = None
         self._in_function = False
         self.errors: list[str] = []
+        # levels of nesting being parsed (statements, expressions, unary operators), and
+        # the most seen: bounded by deep.MAX_NESTING
+        self._nesting = 0
+        self.max_nesting = 0
 
     # ------------------------------------------------------------------ preprocessing
     def _next_pp1(self) -> Token | None:
@@ -502,6 +516,7 @@ class Parser:
         """Parse the whole file; raise :class:`ParseError` with every error found."""
         script = ast.ScriptFile(self.source.name)
         while True:
+            self._nesting = 0  # an error leaves the levels it was in
             try:
                 t = self.peek()
                 if t is None:
@@ -557,6 +572,18 @@ class Parser:
             except _Err as err:
                 self._report(err)
                 self.swallow()
+
+    def _nest(self) -> None:
+        """One more level of nesting; past deep.MAX_NESTING, the parse ends at once."""
+        self._nesting += 1
+        if self._nesting > self.max_nesting:
+            self.max_nesting = self._nesting
+            if self._nesting > deep.MAX_NESTING:
+                self._too_deep(self._next or self._last)
+
+    def _too_deep(self, tok: Token | None) -> None:
+        where = f": {tok}" if tok is not None else ""
+        raise ParseError(f"parse error: nesting deeper than {deep.MAX_NESTING} levels{where}")
 
     def parse_embedded(self) -> ast.EmbeddedStmt:
         t = self.next()
@@ -856,6 +883,12 @@ class Parser:
             body.append(self.parse_statement())
 
     def parse_statement(self) -> ast.Stmt:
+        self._nest()
+        stmt = self._parse_statement()
+        self._nesting -= 1
+        return stmt
+
+    def _parse_statement(self) -> ast.Stmt:
         t = self.peek()
         if t is None:
             raise _Err("expected statement")
@@ -925,16 +958,29 @@ class Parser:
         return ast.TryBlock(t, body, var, self.parse_block())
 
     def parse_if(self) -> ast.If:
-        t = self.next()
-        self.expect_op("(")
-        cond = self.parse_expression()
-        self.expect_op(")")
-        then = self.parse_statement()
-        otherwise = None
-        if self.peek_kw("else"):
+        """An ``if`` and, in a loop, the ``else if`` chain after it (a chain is no
+        nesting: however long, it costs no recursion)."""
+        first: ast.If | None = None
+        last: ast.If | None = None
+        while True:
+            t = self.next()
+            self.expect_op("(")
+            cond = self.parse_expression()
+            self.expect_op(")")
+            node = ast.If(t, cond, self.parse_statement(), None)
+            if last is None:
+                first = node
+            else:
+                last.otherwise = node
+            last = node
+            if not self.peek_kw("else"):
+                break
             self.swallow()
-            otherwise = self.parse_statement()
-        return ast.If(t, cond, then, otherwise)
+            if not self.peek_kw("if"):
+                last.otherwise = self.parse_statement()
+                break
+        assert first is not None
+        return first
 
     def parse_for(self) -> ast.For:
         t = self.next()
@@ -1061,11 +1107,13 @@ class Parser:
 
     # ------------------------------------------------------------------ expressions
     def parse_expression(self) -> ast.Expr:
+        self._nest()
         left = self.parse_ternary()
         t = self.peek()
         if t is not None and t.type == OP and t.content in ASSIGN_OPS:
             self.next()
-            return ast.Assignment(t, t.content, left, self.parse_expression())
+            left = ast.Assignment(t, t.content, left, self.parse_expression())
+        self._nesting -= 1
         return left
 
     def parse_ternary(self) -> ast.Expr:
@@ -1076,43 +1124,46 @@ class Parser:
             then = self.parse_expression()
             if not self.next().is_op(":"):
                 raise _Err("expected ':'")
-            return ast.Ternary(t, cond, then, self.parse_ternary())
+            self._nest()
+            otherwise = self.parse_ternary()
+            self._nesting -= 1
+            return ast.Ternary(t, cond, then, otherwise)
         return cond
 
+    def _parse_band(self, band: dict[str, int], operand: Callable[[], ast.Expr]) -> ast.Expr:
+        """Left-associative binary operators of several precedence levels (``band``: the
+        operators and their levels, loosest 0), as stap's one-function-per-level descent
+        reads them, in one loop over an operand and operator stack: a chain of any
+        length, or any mix of these levels, costs no recursion."""
+        operands = [operand()]
+        pending: list[tuple[Token, int]] = []
+        while (t := self.peek()) is not None and t.type == OP and t.content in band:
+            self.next()
+            level = band[t.content]
+            while pending and pending[-1][1] >= level:
+                self._reduce(operands, pending.pop()[0])
+            pending.append((t, level))
+            operands.append(operand())
+        while pending:
+            self._reduce(operands, pending.pop()[0])
+        return operands[0]
+
+    @staticmethod
+    def _reduce(operands: list[ast.Expr], t: Token) -> None:
+        right = operands.pop()
+        left = operands.pop()
+        node: ast.Expr
+        if t.content in ("||", "&&"):
+            node = ast.Logical(t, t.content, left, right)
+        elif t.content == ".":
+            node = ast.Concat(t, left, right)
+        else:
+            node = ast.Binary(t, t.content, left, right)
+        operands.append(node)
+
     def parse_logical_or(self) -> ast.Expr:
-        left = self.parse_logical_and()
-        while (t := self.peek()) is not None and t.is_op("||"):
-            self.next()
-            left = ast.Logical(t, "||", left, self.parse_logical_and())
-        return left
-
-    def parse_logical_and(self) -> ast.Expr:
-        left = self.parse_bit_or()
-        while (t := self.peek()) is not None and t.is_op("&&"):
-            self.next()
-            left = ast.Logical(t, "&&", left, self.parse_bit_or())
-        return left
-
-    def parse_bit_or(self) -> ast.Expr:
-        left = self.parse_bit_xor()
-        while (t := self.peek()) is not None and t.is_op("|"):
-            self.next()
-            left = ast.Binary(t, "|", left, self.parse_bit_xor())
-        return left
-
-    def parse_bit_xor(self) -> ast.Expr:
-        left = self.parse_bit_and()
-        while (t := self.peek()) is not None and t.is_op("^"):
-            self.next()
-            left = ast.Binary(t, "^", left, self.parse_bit_and())
-        return left
-
-    def parse_bit_and(self) -> ast.Expr:
-        left = self.parse_array_in()
-        while (t := self.peek()) is not None and t.is_op("&"):
-            self.next()
-            left = ast.Binary(t, "&", left, self.parse_array_in())
-        return left
+        """|| (loosest), &&, |, ^ and & (tightest), over array-in operands."""
+        return self._parse_band(_LOW_BAND, self.parse_array_in)
 
     def parse_array_in(self) -> ast.Expr:
         indexes: list[ast.Expr | None] = []
@@ -1156,38 +1207,17 @@ class Parser:
         return left
 
     def parse_shift(self) -> ast.Expr:
-        left = self.parse_concat()
-        while (t := self.peek()) is not None and t.is_op("<<", ">>", ">>>"):
-            self.next()
-            left = ast.Binary(t, t.content, left, self.parse_concat())
-        return left
-
-    def parse_concat(self) -> ast.Expr:
-        left = self.parse_additive()
-        while (t := self.peek()) is not None and t.is_op("."):
-            self.next()
-            left = ast.Concat(t, left, self.parse_additive())
-        return left
-
-    def parse_additive(self) -> ast.Expr:
-        left = self.parse_multiplicative()
-        while (t := self.peek()) is not None and t.is_op("+", "-"):
-            self.next()
-            left = ast.Binary(t, t.content, left, self.parse_multiplicative())
-        return left
-
-    def parse_multiplicative(self) -> ast.Expr:
-        left = self.parse_unary()
-        while (t := self.peek()) is not None and t.is_op("*", "/", "%"):
-            self.next()
-            left = ast.Binary(t, t.content, left, self.parse_unary())
-        return left
+        """<< >> >>> (loosest), ., + -, and * / % (tightest), over unary operands."""
+        return self._parse_band(_HIGH_BAND, self.parse_unary)
 
     def parse_unary(self) -> ast.Expr:
         t = self.peek()
         if t is not None and t.is_op("+", "-", "!", "~"):
             self.next()
-            return ast.Unary(t, t.content, self.parse_unary())
+            self._nest()
+            operand = self.parse_unary()
+            self._nesting -= 1
+            return ast.Unary(t, t.content, operand)
         return self.parse_crement()
 
     def parse_crement(self) -> ast.Expr:
@@ -1521,7 +1551,8 @@ def parse(
     diagnostics: DiagnosticPrinter | None = None,
     library_macros: dict[str, Macro] | None = None,
 ) -> ast.ScriptFile:
-    """Pass 1: parse ``source``; raises :class:`ParseError` listing every syntax error."""
+    """Pass 1: parse ``source``; raises :class:`ParseError` listing every syntax error
+    (or saying, in one line, that the script nests deeper than ``deep.MAX_NESTING``)."""
     parser = Parser(
         source,
         args,
@@ -1530,7 +1561,23 @@ def parse(
         diagnostics=diagnostics,
         library_macros=library_macros,
     )
+    return deep.run(lambda: _parse(parser, args), ParseError, "Pass 1: parse failed")
+
+
+def _parse(parser: Parser, args: Sequence[str]) -> ast.ScriptFile:
+    source = parser.source
     script = parser.parse()
+    if parser.max_nesting > _MEASURE_FROM:
+        roots: list[object] = [p.body for p in script.probes]
+        roots += [f.body for f in script.functions]
+        for a in script.aliases:
+            roots += [a.body, a.body2]
+            roots += [point.condition for point in a.points]
+        for probe in script.probes:
+            roots += [point.condition for point in probe.points]
+        tok = deep.too_deep(roots, deep.MAX_NESTING)
+        if tok is not None:
+            parser._too_deep(tok)
     script.unused_args = [i + 1 for i in range(len(args)) if i not in parser.lexer.used_args]
     if not parser.lexer.saw_tokens:
         raise ParseError(f"Input file '{source.name}' is empty.")

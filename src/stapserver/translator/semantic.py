@@ -8,13 +8,12 @@ wording.
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from ..errors import SemanticError
-from . import ast
+from . import ast, deep
 from .ast import LONG, STATS, STRING, UNKNOWN
 from .builtins import BUILTINS, lookup
 from .fold import FoldError, fold, fold_stmt
@@ -338,13 +337,13 @@ class Elaborator:
             memo: dict[int, object] = {}
             for src in _sources(alias.body):
                 memo[id(src)] = src
-            prologue = copy.deepcopy(alias.body, memo)
+            prologue = deep.copy_tree(alias.body, memo)
             if alias.epilogue:
                 parts: list[ast.Stmt] = [body, prologue]
             else:
                 parts = [prologue, body]
                 if alias.body2 is not None:
-                    parts.append(copy.deepcopy(alias.body2, memo))
+                    parts.append(deep.copy_tree(alias.body2, memo))
             combined = ast.Block(alias.body.tok, parts)
             for sub in alias.points:
                 cond = condition
@@ -440,10 +439,11 @@ class Elaborator:
         elif isinstance(s, ast.ExprStmt):
             r(s.expr, scope)
         elif isinstance(s, ast.If):
-            r(s.cond, scope)
-            self._resolve_stmt(s.then, scope)
-            if s.otherwise is not None:
-                self._resolve_stmt(s.otherwise, scope)
+            for node in deep.else_chain(s):
+                r(node.cond, scope)
+                self._resolve_stmt(node.then, scope)
+                if node.otherwise is not None and not isinstance(node.otherwise, ast.If):
+                    self._resolve_stmt(node.otherwise, scope)
         elif isinstance(s, ast.For):
             if s.init is not None:
                 r(s.init.expr, scope)
@@ -584,9 +584,11 @@ class Elaborator:
                     self.error("stat locals not supported, missing global declaration? ", left.tok)
         elif isinstance(e, ast.Unary | ast.Crement):
             r(e.operand, scope)
-        elif isinstance(e, ast.Binary | ast.Logical | ast.Comparison | ast.Concat):
-            r(e.left, scope)
-            r(e.right, scope)
+        elif isinstance(e, deep.CHAINS):
+            first, nodes = deep.spine(e)
+            r(first, scope)
+            for node in nodes:
+                r(node.right, scope)  # type: ignore[attr-defined]
         elif isinstance(e, ast.RegexMatch):
             r(e.left, scope)
             self._check_regex(e.pattern)
@@ -710,9 +712,12 @@ class Elaborator:
         elif isinstance(e, ast.Assignment):
             self._infer_assignment(e, t)
         elif isinstance(e, ast.Binary | ast.Logical):
-            inf(e.left, LONG)
-            inf(e.right, LONG)
-            self._expect(e, LONG, t)
+            # the chain down the left operand, in a loop (each link a long operand)
+            first, nodes = deep.spine(e)
+            inf(first, LONG)
+            for node in nodes:
+                inf(node.right, LONG)  # type: ignore[attr-defined]
+                self._expect(node, LONG, t if node is e else LONG)
         elif isinstance(e, ast.Unary):
             inf(e.operand, LONG)
             self._expect(e, LONG, t)
@@ -722,17 +727,23 @@ class Elaborator:
             inf(e.operand, LONG)
             self._expect(e, LONG, t)
         elif isinstance(e, ast.Concat):
-            inf(e.left, STRING)
-            inf(e.right, STRING)
-            self._expect(e, STRING, t)
+            first, nodes = deep.spine(e)
+            inf(first, STRING)
+            for node in nodes:
+                assert isinstance(node, ast.Concat)
+                inf(node.right, STRING)
+                self._expect(node, STRING, t if node is e else STRING)
         elif isinstance(e, ast.Comparison):
-            inf(e.left, UNKNOWN)
-            inf(e.right, e.left.type)
-            if e.left.type == UNKNOWN and e.right.type != UNKNOWN:
-                inf(e.left, e.right.type)
-            if STATS in (e.left.type, e.right.type):
-                self.error("invalid type stats", e.tok)
-            self._expect(e, LONG, t)
+            first, nodes = deep.spine(e)
+            inf(first, UNKNOWN)
+            for node in nodes:
+                assert isinstance(node, ast.Comparison)
+                inf(node.right, node.left.type)
+                if node.left.type == UNKNOWN and node.right.type != UNKNOWN:
+                    inf(node.left, node.right.type)
+                if STATS in (node.left.type, node.right.type):
+                    self.error("invalid type stats", node.tok)
+                self._expect(node, LONG, t if node is e else UNKNOWN)
         elif isinstance(e, ast.RegexMatch):
             inf(e.left, STRING)
             self._expect(e, LONG, t)
@@ -942,10 +953,11 @@ class Elaborator:
         elif isinstance(s, ast.ExprStmt):
             inf(s.expr, UNKNOWN)
         elif isinstance(s, ast.If):
-            inf(s.cond, LONG)
-            self._infer_stmt(s.then, fn)
-            if s.otherwise is not None:
-                self._infer_stmt(s.otherwise, fn)
+            for node in deep.else_chain(s):
+                inf(node.cond, LONG)
+                self._infer_stmt(node.then, fn)
+                if node.otherwise is not None and not isinstance(node.otherwise, ast.If):
+                    self._infer_stmt(node.otherwise, fn)
         elif isinstance(s, ast.For):
             if s.init is not None:
                 inf(s.init.expr, UNKNOWN)
@@ -1034,6 +1046,12 @@ class Elaborator:
                 and not void_ok
             ):
                 self.error("unresolved type ", e.tok)
+            if isinstance(e, deep.CHAINS):
+                first, nodes = deep.spine(e)
+                check(first, False)
+                for node in nodes:
+                    check(node.right, False)  # type: ignore[attr-defined]
+                return
             for _, child in _expr_children(e):
                 if isinstance(child, list):
                     for c in child:
@@ -1138,31 +1156,50 @@ def _expr_children(e: ast.Expr) -> list[tuple[str, object]]:
     return []
 
 
+_LEAVES = frozenset([ast.NumberLit, ast.StringLit, ast.Symbol])
+_PAIRS = frozenset([ast.Binary, ast.Logical, ast.Comparison, ast.Concat, ast.Assignment])
+
+
 def _walk_expr(e: ast.Expr) -> Iterator[ast.Expr]:
-    yield e
-    for _, child in _expr_children(e):
-        if isinstance(child, list):
-            for c in child:
-                if c is not None:
-                    yield from _walk_expr(c)
-        elif isinstance(child, ast.Expr):
-            yield from _walk_expr(child)
+    """``e`` and every expression in it, parents first, in evaluation order (a walk with
+    a stack of its own: any depth)."""
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        yield x
+        cls = type(x)
+        if cls in _LEAVES:
+            continue
+        if cls in _PAIRS:
+            stack.append(x.right)  # type: ignore[attr-defined]
+            stack.append(x.left)  # type: ignore[attr-defined]
+            continue
+        children: list[ast.Expr] = []
+        for _, child in _expr_children(x):
+            if isinstance(child, list):
+                children.extend(c for c in child if c is not None)
+            elif isinstance(child, ast.Expr):
+                children.append(child)
+        stack.extend(reversed(children))
 
 
 def _walk_stmts(s: ast.Stmt) -> Iterator[ast.Stmt]:
-    yield s
-    if isinstance(s, ast.Block):
-        for sub in s.body:
-            yield from _walk_stmts(sub)
-    elif isinstance(s, ast.If):
-        yield from _walk_stmts(s.then)
-        if s.otherwise is not None:
-            yield from _walk_stmts(s.otherwise)
-    elif isinstance(s, ast.For | ast.Foreach):
-        yield from _walk_stmts(s.body)
-    elif isinstance(s, ast.TryBlock):
-        yield from _walk_stmts(s.body)
-        yield from _walk_stmts(s.handler)
+    """``s`` and every statement in it, parents first, in order (any depth)."""
+    stack = [s]
+    while stack:
+        x = stack.pop()
+        yield x
+        if isinstance(x, ast.Block):
+            stack.extend(reversed(x.body))
+        elif isinstance(x, ast.If):
+            if x.otherwise is not None:
+                stack.append(x.otherwise)
+            stack.append(x.then)
+        elif isinstance(x, ast.For | ast.Foreach):
+            stack.append(x.body)
+        elif isinstance(x, ast.TryBlock):
+            stack.append(x.handler)
+            stack.append(x.body)
 
 
 def _stmt_exprs(s: ast.Stmt) -> list[tuple[ast.Expr, bool]]:
@@ -1241,6 +1278,11 @@ def mark_uses(e: ast.Expr, mode: int = READ) -> None:
         mark_uses(e.right)
     elif isinstance(e, ast.Crement):
         mark_uses(e.operand, WRITE)
+    elif isinstance(e, deep.CHAINS):
+        first, nodes = deep.spine(e)
+        mark_uses(first)
+        for node in nodes:
+            mark_uses(node.right)  # type: ignore[attr-defined]
     else:
         for _, child in _expr_children(e):
             if isinstance(child, list):
@@ -1348,9 +1390,10 @@ def elaborate(
     global_display: bool = True,
 ) -> Program:
     """Pass 2; raises :class:`SemanticError` with every problem found."""
-    return Elaborator(
+    elaborator = Elaborator(
         script, hz=hz, diagnostics=diagnostics, library=library, global_display=global_display
-    ).run()
+    )
+    return deep.run(elaborator.run, SemanticError, "Pass 2: analysis failed")
 
 
 __all__ = ["DerivedProbe", "Elaborator", "Program", "elaborate"]

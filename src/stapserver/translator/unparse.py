@@ -8,7 +8,8 @@ printd delimiter, kept only as its value, re-escaped), every simple statement en
 
 from __future__ import annotations
 
-from . import ast
+from ..errors import ParseError, SemanticError
+from . import ast, deep
 
 # Binding strength of each expression form, as the parser's descent order gives it.
 _ASSIGN, _TERNARY, _OR, _AND, _BOR, _BXOR, _BAND, _IN, _CMP, _SHIFT, _CONCAT, _ADD, _MUL = range(
@@ -145,19 +146,8 @@ def _expr(e: ast.Expr) -> str:
         return f"{expr(e.left, _TERNARY)} {e.op} {expr(e.right)}"
     if isinstance(e, ast.Ternary):
         return f"{expr(e.cond, _OR)} ? {expr(e.then)} : {expr(e.otherwise, _TERNARY)}"
-    if isinstance(e, ast.Logical):
-        lv = level(e)
-        return f"{expr(e.left, lv)} {e.op} {expr(e.right, lv + 1)}"
-    if isinstance(e, ast.Binary):
-        lv = level(e)
-        return f"{expr(e.left, lv)} {e.op} {expr(e.right, lv + 1)}"
-    if isinstance(e, ast.Concat):
-        return f"{expr(e.left, _CONCAT)} . {expr(e.right, _CONCAT + 1)}"
-    if isinstance(e, ast.Comparison):
-        left = expr(e.left, _CMP)
-        if isinstance(e.left, ast.RegexMatch):
-            left = f"({left})"
-        return f"{left} {e.op} {expr(e.right, _SHIFT)}"
+    if isinstance(e, deep.CHAINS):
+        return _chain(e)
     if isinstance(e, ast.RegexMatch):
         return f"{expr(e.left, _SHIFT)} {e.op} {literal_text(e.pattern)}"
     if isinstance(e, ast.ArrayIn):
@@ -211,6 +201,29 @@ def _expr(e: ast.Expr) -> str:
             return f"{e.name}({e.text})"
         return f"{e.name}({_args(e.args)})"
     raise TypeError(f"cannot print {type(e).__name__}")
+
+
+def _chain(e: ast.Expr) -> str:
+    """A binary operator and the chain down its left operand, in a loop: each operand
+    printed at the level its place needs (the left one at the operator's own level, the
+    right one a level tighter), a link of the chain in parentheses where it binds more
+    loosely than the next (as ``(a + b) * c``)."""
+    first, nodes = deep.spine(e)
+    parts: list[str] = []
+    opened = 0  # parentheses around the whole text so far, opened at its start
+    for i, node in enumerate(nodes):
+        lv = level(node)
+        if i == 0:
+            text = expr(first, lv)
+            if isinstance(node, ast.Comparison) and isinstance(first, ast.RegexMatch):
+                text = f"({text})"
+            parts.append(text)
+        elif level(nodes[i - 1]) < lv:
+            opened += 1
+            parts.append(")")
+        op = "." if isinstance(node, ast.Concat) else node.op  # type: ignore[attr-defined]
+        parts.append(f" {op} {expr(node.right, lv + 1)}")  # type: ignore[attr-defined]
+    return "(" * opened + "".join(parts)
 
 
 def _indexable(base: ast.Symbol | ast.HistOp) -> str:
@@ -287,21 +300,14 @@ def _stmt(w: _Writer, s: ast.Stmt) -> None:
     elif isinstance(s, ast.ExprStmt):
         w.line(expr(s.expr) + ";")
     elif isinstance(s, ast.If):
-        then = s.then
-        if s.otherwise is not None and _ends_in_open_if(then):
-            then = ast.Block(then.tok, [then])
-        _body(w, f"if ({expr(s.cond)})", then)
-        if s.otherwise is not None:
-            if isinstance(s.otherwise, ast.If):
-                # else if: keep it on one line
-                sub = _Writer()
-                sub.depth = w.depth
-                _stmt(sub, s.otherwise)
-                first = sub.lines[0].lstrip()
-                w.line("else " + first)
-                w.lines.extend(sub.lines[1:])
-            else:
-                _body(w, "else", s.otherwise)
+        # an else-if chain, in a loop: each ``else if`` on one line
+        for node in deep.else_chain(s):
+            then = node.then
+            if node.otherwise is not None and _ends_in_open_if(then):
+                then = ast.Block(then.tok, [then])
+            _body(w, f"{'' if node is s else 'else '}if ({expr(node.cond)})", then)
+            if node.otherwise is not None and not isinstance(node.otherwise, ast.If):
+                _body(w, "else", node.otherwise)
     elif isinstance(s, ast.For):
         if s.is_while:
             _body(w, f"while ({expr(s.cond)})", s.body)
@@ -389,6 +395,19 @@ def function_head(f: ast.FunctionDecl) -> str:
 
 def script_text(script: ast.ScriptFile) -> str:
     """The whole parse tree as script text, with stap's ``-p1`` header."""
+    return deep.run(lambda: _script_text(script), ParseError, "Pass 1: parse failed")
+
+
+def block_lines(b: ast.Block, depth: int = 0) -> list[str]:
+    """A block's lines (indented ``depth`` levels), as ``-p1`` prints a block (``-p2 -v``
+    lists each probe's and function's body so)."""
+    w = _Writer()
+    w.depth = depth
+    deep.run(lambda: _block(w, b, ""), SemanticError, "Pass 2: analysis failed")
+    return w.lines
+
+
+def _script_text(script: ast.ScriptFile) -> str:
     w = _Writer()
     w.line("# parse tree dump")
     w.line(f"# file {script.source_name}")
