@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Env
+from tests.e2e.conftest import BIN, Env
 
 from .conftest import STDOUTS, Server, run, servers_left
 
@@ -219,3 +220,23 @@ def test_stap_client_output_file_on_a_full_disk(server: Server) -> None:
     r = server.env.run("stap-client", f"--server={server.address}", "-o", "/dev/full", "-e", HELLO)
     assert (r.returncode, r.stdout) == (1, b"")
     assert r.stderr == b"cannot write output file '/dev/full': No space left on device\n"
+
+
+def test_pystap_output_file_on_a_full_disk(world: Env) -> None:
+    """Issue 11, 5: ``pystap -o /dev/full`` ended in an internal error; it is one line."""
+    r = world.run("pystap", "-o", "/dev/full", "-e", HELLO)
+    assert (r.returncode, r.stdout) == (1, b"")
+    assert r.stderr == b"cannot write output file '/dev/full': No space left on device\n"
+
+
+@pytest.mark.parametrize("command", ["pystap", "stap-client"])
+def test_a_script_from_a_closed_stdin_is_one_line(world: Env, command: str) -> None:
+    """``pystap - <&-`` ended in an internal error (EBADF); the client likewise."""
+    args = ["--server=127.0.0.1:1"] if command == "stap-client" else []
+    r = subprocess.run(
+        [str(BIN / command), *args, "-"], stdin=subprocess.DEVNULL, capture_output=True,
+        env=world.env, cwd=world.root, close_fds=True,
+        preexec_fn=lambda: os.close(0),
+    )  # fmt: skip
+    assert (r.returncode, r.stdout) == (1, b"")
+    assert r.stderr == b"cannot read the script from standard input: Bad file descriptor\n"

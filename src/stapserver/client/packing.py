@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, NamedTuple
 
 from ..errors import InputError
-from ..frontend.options import Options, parse_options, read_script_file
+from ..frontend.options import Options, parse_options, read_script_file, read_stdin
 from ..hostinfo import normalized_arch
 from ..protocol.request import LOCALE_NAMES, Request
 
@@ -78,7 +78,7 @@ def pack(argv: list[str], *, stdin: IO[bytes], cwd: Path | None = None) -> Packe
     out: list[str] = []
     if o.script_file is not None:
         if o.script_file == "-":
-            files["script/-"] = stdin.read()
+            files["script/-"] = read_stdin(stdin)
             out.append("script/-")
             paths["script/-"] = "<input>"
         else:

@@ -35,7 +35,7 @@ from ..translator.parser import PreprocessorContext, parse
 from ..translator.semantic import Program, elaborate
 from ..translator.source import DiagnosticPrinter, Source
 from ..translator.unparse import script_text
-from .options import LIMIT_NAMES, Options, parse_options, read_script_file
+from .options import LIMIT_NAMES, Options, parse_options, read_script_file, read_stdin
 
 USAGE = """\
 Usage: pystap [options] FILE [ARGS ...]        run script in file
@@ -225,7 +225,7 @@ class FrontEnd:
             return Source("<input>", o.script_text)
         assert o.script_file is not None
         if o.script_file == "-":
-            data = self.stdin.read()
+            data = read_stdin(self.stdin)
             return Source("<input>", data.decode("utf-8", "surrogateescape"))
         data = read_script_file(self.cwd / o.script_file, o.script_file)
         return Source(o.script_file, data.decode("utf-8", "surrogateescape"))
@@ -403,9 +403,14 @@ class FrontEnd:
             except OSError as err:
                 raise InputError(f"Cannot open output file '{o.output}': {err.strerror}.") from None
             try:
-                rc = run_module(module, options, out, self.stderr)
-            finally:
-                out.close()
+                try:
+                    rc = run_module(module, options, out, self.stderr)
+                finally:
+                    out.close()
+            except OSError as err:  # a full disk, a file system gone: one line
+                raise InputError(
+                    f"cannot write output file '{o.output}': {err.strerror or err}"
+                ) from None
         else:
             rc = run_module(module, options, self.stdout, self.stderr)
         if o.verbose:

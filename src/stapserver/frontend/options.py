@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import IO
 
 from ..errors import InputError, UsageError
 
@@ -297,6 +298,15 @@ def parse_options(argv: list[str]) -> Options:
         o.script_file = rest.pop(0)
     o.args = rest
     return o
+
+
+def read_stdin(stdin: IO[bytes]) -> bytes:
+    """The script from standard input (``-``); InputError if it cannot be read (closed)."""
+    try:
+        return stdin.read()
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "strerror", None) or "it is closed"
+        raise InputError(f"cannot read the script from standard input: {reason}") from None
 
 
 def read_script_file(path: Path, given: str) -> bytes:
