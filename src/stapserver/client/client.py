@@ -332,7 +332,7 @@ class Client:
     ) -> int:
         if name.endswith(".py"):
             from ..runtime import loader
-            from ..runtime.engine import RunOptions, run_module
+            from ..runtime.engine import RunOptions, run_module_to
 
             module = loader.load_source(data.decode("utf-8", "surrogateescape"), name)
             options = RunOptions(
@@ -343,24 +343,8 @@ class Client:
             )
             # run-time messages name the script as the server saw it: name it as given
             err = _PathMapper(self.stderr, paths or {})
-            if o.output is not None:
-                try:
-                    out = open(self.cwd / o.output, "wb")  # noqa: SIM115 - closed below
-                except OSError as exc:
-                    raise InputError(
-                        f"Cannot open output file '{o.output}': {exc.strerror}."
-                    ) from None
-                try:
-                    try:
-                        rc = run_module(module, options, out, err)
-                    finally:
-                        out.close()
-                except OSError as exc:  # a full disk, a file system gone: one line
-                    raise InputError(
-                        f"cannot write output file '{o.output}': {exc.strerror or exc}"
-                    ) from None
-            else:
-                rc = run_module(module, options, self.stdout, err)
+            output = None if o.output is None else str(self.cwd / o.output)
+            rc = run_module_to(module, options, output, o.output or "", self.stdout, err)
             if rc:
                 self.stderr.write("Pass 5: run failed.  [man error::pass5]\n")
             return rc

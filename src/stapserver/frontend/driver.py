@@ -28,7 +28,7 @@ from ..errors import (
 from ..files import write_atomic
 from ..hostinfo import normalized_arch
 from ..runtime import loader
-from ..runtime.engine import RunOptions, TextOut, run_module
+from ..runtime.engine import RunOptions, TextOut, run_module_to
 from ..translator import ast, library
 from ..translator.codegen import Settings, generate
 from ..translator.parser import PreprocessorContext, parse
@@ -396,23 +396,8 @@ class FrontEnd:
             verbose=o.verbose,
             suppress_warnings=o.suppress_warnings,
         )
-        if o.output is not None:
-            path = self.cwd / o.output
-            try:
-                out = open(path, "wb")  # noqa: SIM115 - closed below
-            except OSError as err:
-                raise InputError(f"Cannot open output file '{o.output}': {err.strerror}.") from None
-            try:
-                try:
-                    rc = run_module(module, options, out, self.stderr)
-                finally:
-                    out.close()
-            except OSError as err:  # a full disk, a file system gone: one line
-                raise InputError(
-                    f"cannot write output file '{o.output}': {err.strerror or err}"
-                ) from None
-        else:
-            rc = run_module(module, options, self.stdout, self.stderr)
+        output = None if o.output is None else str(self.cwd / o.output)
+        rc = run_module_to(module, options, output, o.output or "", self.stdout, self.stderr)
         if o.verbose:
             self.log(f"Pass 5: run completed {timer.times()}")
         if rc:

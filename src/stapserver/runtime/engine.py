@@ -401,3 +401,26 @@ class Session:
 
 def run_module(module: Any, options: RunOptions, out: IO[bytes], err: TextOut) -> int:
     return Session(module, options, out, err).run()
+
+
+def run_module_to(
+    module: Any, options: RunOptions, output: str | None, given: str, out: IO[bytes], err: TextOut
+) -> int:
+    """Pass 5 with ``-o``: the module's output goes to the file ``output`` (``given`` as
+    the user wrote it, for messages), else to ``out``.  A file that cannot be opened or
+    written is one InputError line, as stap words the first."""
+    if output is None:
+        return run_module(module, options, out, err)
+    from ..errors import InputError
+
+    try:
+        target = open(output, "wb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise InputError(f"Cannot open output file '{given}': {exc.strerror}.") from None
+    try:
+        try:
+            return run_module(module, options, target, err)
+        finally:
+            target.close()
+    except OSError as exc:  # a full disk, a file system gone
+        raise InputError(f"cannot write output file '{given}': {exc.strerror or exc}") from None
