@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from stapserver.server.daemon import request_runtime
+from stapserver.server.daemon import parsed, request_runtime
 
 
 @pytest.mark.parametrize(
@@ -22,11 +22,12 @@ from stapserver.server.daemon import request_runtime
     ],
 )
 def test_read_as_the_front_end_reads_it(argv: list[str], runtime: str) -> None:
-    assert request_runtime(argv, stap_builds=True) == runtime
-    assert request_runtime(argv, stap_builds=False) == runtime
+    assert request_runtime(parsed(argv), stap_builds=True) == runtime
+    assert request_runtime(parsed(argv), stap_builds=False) == runtime
 
 
 def test_a_command_line_that_does_not_parse_goes_where_it_is_explained() -> None:
     bad = ["--runtime=nonsense", "-e", "x"]
-    assert request_runtime(bad, stap_builds=True) == "kernel"  # stap says what is wrong
-    assert request_runtime(bad, stap_builds=False) == "python"  # our front end does
+    assert parsed(bad) is None
+    assert request_runtime(parsed(bad), stap_builds=True) == "kernel"  # stap says what is wrong
+    assert request_runtime(parsed(bad), stap_builds=False) == "python"  # our front end does

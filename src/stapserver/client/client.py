@@ -431,9 +431,6 @@ def version_text() -> str:
     return f"stap-client (stapserver {__version__}; SystemTap {SYSTEMTAP_VERSION} protocol)\n"
 
 
-MODULE_KINDS = {".py": "python", ".ko": "kernel", ".bo": "bpf"}
-
-
 def verified(
     data: bytes,
     key: PublicKey,
@@ -477,10 +474,10 @@ def checked_modules(
     modules = {
         name: data
         for name, data in response.module_files.items()
-        if name[name.rfind(".") :] in MODULE_KINDS
+        if name[name.rfind(".") :] in resp_mod.MODULE_KINDS
     }
     for name, data in modules.items():
-        kind = MODULE_KINDS[name[name.rfind(".") :]]
+        kind = resp_mod.MODULE_KINDS[name[name.rfind(".") :]]
         if kind != runtime:
             raise ProtocolError(
                 f"it returned a {kind}-runtime module ({name}) for the {runtime} runtime asked"

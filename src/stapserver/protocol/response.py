@@ -27,6 +27,8 @@ SERVER_VERSION = "4.8"
 MODULE_DIR = "stap000000"
 MANIFEST = "stapserver.manifest"
 MANIFEST_SIGNATURE = "stapserver.manifest.sgn"
+# what a module file is, by its suffix: the runtime that runs it
+MODULE_KINDS = {".ko": "kernel", ".bo": "bpf", ".py": "python"}
 _MODULE_DIR = re.compile(r"^stap[A-Za-z0-9_]{6}$")
 
 

@@ -34,7 +34,7 @@ from .. import __version__
 from ..discovery.advertise import Advertiser, Identity, hostname
 from ..errors import ProtocolError, ServerError, StapError, TrustError
 from ..files import write_atomic
-from ..frontend.options import parse_options
+from ..frontend.options import Options, parse_options
 from ..hostinfo import normalized_arch
 from ..protocol import archive, framing
 from ..protocol import request as req_mod
@@ -46,7 +46,6 @@ from . import builds, worker
 from .targets import make_backend
 
 MAX_MODULE_BYTES = 256 * 1024 * 1024
-MODULE_SUFFIXES = (".ko", ".bo", ".py")  # kernel, BPF, python-runtime modules
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
 NOT_LISTED = (
     "stap-serverd: this server serves listed clients only (--allow-client): give "
@@ -263,14 +262,15 @@ class CompileServer:
                 await self._send(writer, _error_response(f"stap-serverd: bad request: {err}"))
                 return
             summary = " ".join(shlex.quote(a) for a in request.argv)
-            runtime = request_runtime(request.argv, self.backend.stap is not None)
+            options = parsed(request.argv)  # once: for the runtime and the cache key
+            runtime = request_runtime(options, self.backend.stap is not None)
             refusal = self.backend.refusal(runtime, request.release)
             key = None
             if self.config.cache_bytes > 0:  # else nothing is kept: no key to work out
                 state = b""
                 if runtime != "python" and refusal is None:
                     state = await asyncio.to_thread(self.backend.state, request.release)
-                key = cache_key(request, state)
+                key = cache_key(request, options, state)
             cached = self._cache_get(key)
             if cached is not None:
                 rc, data = cached
@@ -434,16 +434,24 @@ def _read_capped(path: Path) -> bytes:
         return b""
 
 
-def cache_key(request: req_mod.Request, backend_state: bytes = b"") -> bytes | None:
-    """Identical requests get identical responses (the build is deterministic), except
-    with -v, whose lines report times and memory: those are never cached.  For a build
-    by SystemTap, ``backend_state`` stands for what else goes into it (stap, its
-    runtime and tapsets, the kernel build tree): a change there is a new key."""
+def parsed(argv: list[str]) -> Options | None:
+    """A request's command line read as the front end reads it; None if it does not
+    parse (the build will say why)."""
     try:
-        options = parse_options(list(request.argv))
+        return parse_options(list(argv))
     except StapError:
         return None
-    if options.verbose:
+
+
+def cache_key(
+    request: req_mod.Request, options: Options | None, backend_state: bytes = b""
+) -> bytes | None:
+    """Identical requests get identical responses (the build is deterministic), except
+    with -v, whose lines report times and memory: those are never cached, nor is a
+    command line that does not parse (``options`` None).  For a build by SystemTap,
+    ``backend_state`` stands for what else goes into it (stap, its runtime and tapsets,
+    the kernel build tree): a change there is a new key."""
+    if options is None or options.verbose:
         return None
     h = hashlib.sha256()
     for part in (__version__, request.release, request.arch, *request.argv):
@@ -457,14 +465,13 @@ def cache_key(request: req_mod.Request, backend_state: bytes = b"") -> bytes | N
     return h.digest()
 
 
-def request_runtime(argv: list[str], stap_builds: bool) -> str:
-    """The runtime a request asks for, read as the front end reads it (``--runtime X``,
-    ``--runtime=X``, abbreviations, the last one given), else SystemTap's default.  A
-    command line that does not parse goes to the translator that will say what is
-    wrong with it: stap where the server has it, else ours."""
-    try:
-        options = parse_options(list(argv))
-    except StapError:
+def request_runtime(options: Options | None, stap_builds: bool) -> str:
+    """The runtime a request asks for, as the front end read it (``--runtime X``,
+    ``--runtime=X``, abbreviations, the last one given: :func:`parsed`), else
+    SystemTap's default.  A command line that does not parse (None) goes to the
+    translator that will say what is wrong with it: stap where the server has it, else
+    ours."""
+    if options is None:
         return "kernel" if stap_builds else "python"
     return options.runtime or "kernel"
 
@@ -486,7 +493,7 @@ def _collect_modules(folder: Path, identity: ServerIdentity) -> dict[str, bytes]
     modules: dict[str, bytes] = {}
     total = 0
     for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.is_symlink() or path.suffix not in MODULE_SUFFIXES:
+        if not path.is_file() or path.is_symlink() or path.suffix not in resp_mod.MODULE_KINDS:
             continue  # stap's build files (.c, .h, ...) stay here
         data = path.read_bytes()
         total += len(data)
