@@ -77,7 +77,7 @@ def split_client_args(argv: list[str]) -> ClientArgs:
     """Take ``--server``, ``--ssl`` and ``--client-cert`` out of a stap command line
     (before a ``--``)."""
     result = ClientArgs([], [], [])
-    client_cert: list[str] = []
+    client_cert: str | None = None
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -102,7 +102,7 @@ def split_client_args(argv: list[str]) -> ClientArgs:
                 elif target == "client_cert":
                     if not value:
                         raise UsageError("--client-cert needs a file (its certificate and key)")
-                    client_cert[:] = [value]
+                    client_cert = value
                 else:
                     if not value:
                         raise UsageError("--ssl needs a folder name")
@@ -111,7 +111,7 @@ def split_client_args(argv: list[str]) -> ClientArgs:
         else:
             result.stap_args.append(arg)
         i += 1
-    return result._replace(client_cert=client_cert[0] if client_cert else None)
+    return result._replace(client_cert=client_cert)
 
 
 class Client:
@@ -176,7 +176,6 @@ class Client:
 
         payloads: dict[str, bytes] = {}
         failures: list[str] = []
-        explicit = bool(self.args.servers)
         for label, runtime, addresses in self.attempts(packed, runtimes, failures):
             if runtime not in payloads:
                 payloads[runtime] = req_mod.encode(packed.request_for(runtime))
@@ -197,7 +196,7 @@ class Client:
                         data, key, runtime, address, packed.options.last_pass, manifest
                     )
                 except TrustError as err:
-                    if explicit and len(self.args.servers) == 1:
+                    if len(self.args.servers) == 1:  # the one server named: nothing else
                         raise
                     tried.append(str(err))  # an advertisement that lied: next server
                     break
