@@ -46,14 +46,19 @@ def client_context(client_cert: str | None = None) -> ssl.SSLContext:
 _NOT_ALLOWED = ("CERTIFICATE_REQUIRED", "UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_UNKNOWN")
 
 
-def _tls_failure(address: ServerAddress, err: Exception, client_cert: str | None) -> NetworkError:
-    """A TLS error, worded for what a user can do about it."""
+def _tls_failure(
+    address: ServerAddress, err: Exception, client_cert: str | None, when: str = "error"
+) -> NetworkError:
+    """A TLS error (``when``: "error", or "handshake ... failed"), worded for what a user
+    can do about it."""
     if any(reason in str(err) for reason in _NOT_ALLOWED):
         what = "no certificate" if client_cert is None else f"the certificate in {client_cert}"
         return NetworkError(
             f"server {address} serves listed clients only and refused {what}: give "
             "--client-cert=FILE with a certificate its --allow-client lists"
         )
+    if when == "handshake":
+        return NetworkError(f"TLS handshake with server {address} failed: {err}")
     return NetworkError(f"TLS error with server {address}: {err}")
 
 
@@ -103,9 +108,7 @@ def exchange(
             tls.do_handshake()
         except (ssl.SSLError, OSError) as err:
             tls.close()
-            if isinstance(err, ssl.SSLError) and any(r in str(err) for r in _NOT_ALLOWED):
-                raise _tls_failure(address, err, client_cert) from None
-            raise NetworkError(f"TLS handshake with server {address} failed: {err}") from None
+            raise _tls_failure(address, err, client_cert, "handshake") from None
         except BaseException:
             tls.close()
             raise
