@@ -21,6 +21,7 @@ from stapserver.runtime import loader
 from stapserver.server import worker
 from stapserver.translator import deep
 
+from ..translator.pycode import python_depths
 from .test_driver import RELEASE, fails, run
 
 TERMS = 5000
@@ -40,20 +41,6 @@ def right_nested(n: int) -> tuple[str, int]:
     return text, wrap64(value)
 
 
-def python_lines(code: str) -> tuple[int, int]:
-    """The deepest indentation (levels of four spaces) and parenthesis nesting of the
-    generated module (what CPython's tokenizer limits to 100 and 200)."""
-    indent = max((len(line) - len(line.lstrip(" "))) // 4 for line in code.splitlines())
-    deepest = depth = 0
-    for ch in re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", "''", code):
-        if ch in "([{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in ")]}":
-            depth -= 1
-    return indent, deepest
-
-
 def every_pass(
     tmp_path: Path, script: str, output: bytes, *options: str, listing: str = "begin"
 ) -> str:
@@ -70,7 +57,7 @@ def every_pass(
         assert elaborated.text.split("# probes\n", 1)[1].startswith(listing), elaborated.text
     name = run(["-p4", *argv], tmp_path).text.strip()
     code = (tmp_path / name).read_text()
-    indent, parens = python_lines(code)
+    indent, parens = python_depths(code)
     assert indent < 40 and parens < 40, (indent, parens)
     compile(code, "deep.py", "exec", dont_inherit=True)  # here: the default recursion limit
     assert callable(loader.load_file(tmp_path / name).build)

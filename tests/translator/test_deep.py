@@ -40,6 +40,7 @@ from stapserver.translator.semantic import _walk_stmts, elaborate
 from stapserver.translator.source import DiagnosticPrinter, Source
 from stapserver.translator.unparse import script_text
 
+from .pycode import python_depths
 from .test_against_stap import StapEnv, run_stap, stap_env  # noqa: F401 - the fixture
 from .treeshape import expr_of, shape
 
@@ -288,25 +289,6 @@ def test_pass1_prints_what_stap_prints(stap_env: StapEnv, name: str) -> None:  #
 
 
 # ---------------------------------------------------------------------- pass 3
-
-
-def python_depths(code: str) -> tuple[int, int]:
-    """The deepest indentation and bracket nesting of Python source (string literals
-    in the generated code hold no brackets that matter here: none are nested)."""
-    indent = max((len(line) - len(line.lstrip(" "))) // 4 for line in code.splitlines())
-    deepest = depth = 0
-    quote = ""
-    for ch in code:
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in ")]}":
-            depth -= 1
-    return indent, deepest
 
 
 DEEP_CODE = {
