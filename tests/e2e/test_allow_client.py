@@ -4,14 +4,14 @@ only with a listed one; ``stap-client --client-cert FILE`` shows one.  Off by de
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from ..trust.plaincerts import plain_certificate
 from .conftest import Env, start_server
 
 HELLO = 'probe begin { printf("Hello World!\\n"); exit() }'
@@ -22,18 +22,7 @@ def client_identity(folder: Path, name: str) -> tuple[Path, Path]:
     in one PEM file (for --client-cert), as ``openssl req -x509`` would make them."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    cert = plain_certificate(key, subject=subject, ca=True)
     pem = cert.public_bytes(serialization.Encoding.PEM)
     public = folder / f"{name}.pem"
     public.write_bytes(pem)

@@ -7,7 +7,6 @@ client refuses each with one message, exit status 1, and runs nothing.
 
 from __future__ import annotations
 
-import datetime as dt
 import socket
 import ssl
 import struct
@@ -17,12 +16,13 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from stapserver.protocol import archive, response
 from stapserver.trust import certs, database, signing
 
+from ..trust.plaincerts import plain_certificate
 from .conftest import Env, Server
 
 MODULE_NAME = "stap_fake.py"
@@ -31,17 +31,7 @@ MODULE_NAME = "stap_fake.py"
 def systemtap_like(key: rsa.RSAPrivateKey) -> x509.Certificate:
     """A certificate for the same key as SystemTap's server makes one: without our
     promise of signed manifests (a client trusts it as a renewal of the trusted one)."""
-    now = dt.datetime.now(dt.UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(certs.SUBJECT)
-        .issuer_name(certs.SUBJECT)
-        .public_key(key.public_key())
-        .serial_number(certs.serial_now())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
+    return plain_certificate(key)
 
 
 class FakeServer:

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from stapserver.errors import TrustError
 from stapserver.trust import certs, database
+
+from .plaincerts import plain_certificate
 
 BITS = 2048
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chown to another uid needs root")
@@ -81,16 +82,7 @@ def test_a_certificate_without_the_manifest_promise_is_renewed(tmp_path: Path) -
     db = tmp_path / "server"
     first, _ = database.load_or_create_server_identity(db, key_bits=BITS)
     now = dt.datetime.now(dt.UTC)
-    old = (
-        x509.CertificateBuilder()
-        .subject_name(certs.SUBJECT)
-        .issuer_name(certs.SUBJECT)
-        .public_key(first.key.public_key())
-        .serial_number(certs.serial_now())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=200))
-        .sign(first.key, hashes.SHA256())
-    )
+    old = plain_certificate(first.key, now - dt.timedelta(days=1), now + dt.timedelta(days=200))
     first.cert_path.write_bytes(certs.der(old))
     assert not certs.signs_manifests(old)
     renewed, action = database.load_or_create_server_identity(db, key_bits=BITS)

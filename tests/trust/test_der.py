@@ -8,13 +8,13 @@ import datetime as dt
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stapserver.trust import certs, der
+
+from .plaincerts import plain_certificate
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
@@ -24,18 +24,7 @@ def make_cert(
     not_after: dt.datetime,
     key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = KEY,
 ) -> bytes:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "stap-server")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.DER)
+    return certs.der(plain_certificate(key, not_before, not_after))
 
 
 UTC = dt.UTC

@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from stapserver.trust import certs
 from stapserver.trust.policy import Decision, decide
 
+from .plaincerts import plain_certificate
+
 NOW = dt.datetime(2025, 6, 1, 12, 0, 0, tzinfo=dt.UTC)
 DB1 = Path("/db/one")
 DB2 = Path("/db/two")
@@ -125,15 +127,8 @@ def test_default_now(key: rsa.RSAPrivateKey) -> None:
 
 
 def _signed_by(public: rsa.RSAPrivateKey, signer: rsa.RSAPrivateKey) -> x509.Certificate:
-    return (
-        x509.CertificateBuilder()
-        .subject_name(certs.SUBJECT)
-        .issuer_name(certs.SUBJECT)
-        .public_key(public.public_key())
-        .serial_number(certs.serial_now())
-        .not_valid_before(NOW - dt.timedelta(days=1))
-        .not_valid_after(NOW + dt.timedelta(days=300))
-        .sign(signer, hashes.SHA256())
+    return plain_certificate(
+        public, NOW - dt.timedelta(days=1), NOW + dt.timedelta(days=300), signer=signer
     )
 
 
