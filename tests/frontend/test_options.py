@@ -121,7 +121,7 @@ def test_given_keeps_every_option_in_order() -> None:
 
 
 def test_short_option_table_is_stap_4_8() -> None:
-    assert SHORT_OPTIONS == "hVvtp:I:e:o:R:r:a:m:kgPc:x:D:bs:uqiwl:d:L:FS:B:WG:"
+    assert SHORT_OPTIONS == "hVvtp:I:e:o:R:r:a:m:kgPc:x:D:bs:uqiwl:d:L:FS:B:WG:T:"
 
 
 # ---------------------------------------------------------------------- getopt errors

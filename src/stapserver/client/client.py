@@ -339,6 +339,8 @@ class Client:
                 command=o.command,
                 verbose=o.verbose,
                 suppress_warnings=o.suppress_warnings,
+                timeout=o.timeout,
+                buffer_mb=o.buffer_mb,
             )
             # run-time messages name the script as the server saw it: name it as given
             err = _PathMapper(self.stderr, paths or {})

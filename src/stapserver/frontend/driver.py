@@ -242,9 +242,11 @@ class FrontEnd:
             kernel_config=kernel_config(self.release),
         )
 
-    def library(self, ctx: PreprocessorContext) -> tuple[ast.ScriptFile, list[ast.ScriptFile]]:
-        """The runtime's own tapset, and the .stp files of every -I directory."""
-        runtime = library.aliases(ctx, self.diag)
+    def library(
+        self, ctx: PreprocessorContext, script: ast.ScriptFile
+    ) -> tuple[ast.ScriptFile, list[ast.ScriptFile]]:
+        """The runtime's own tapset (the aliases ``script`` and the -I files may use),
+        and the .stp files of every -I directory."""
         extra: list[ast.ScriptFile] = []
         for d in self.o.include:
             base = self.cwd / d
@@ -267,6 +269,7 @@ class FrontEnd:
                         diagnostics=self.diag,
                     )
                 )
+        runtime = library.aliases(ctx, self.diag, [script, *extra])
         return runtime, extra
 
     def run(self) -> int:
@@ -309,7 +312,7 @@ class FrontEnd:
             diagnostics=self.diag,
             library_macros=library.macros(ctx),
         )
-        runtime_lib, extra = self.library(ctx)
+        runtime_lib, extra = self.library(ctx, script)
         if extra:
             _merge_library(script, extra)
         if o.verbose:
@@ -395,6 +398,8 @@ class FrontEnd:
             command=o.command,
             verbose=o.verbose,
             suppress_warnings=o.suppress_warnings,
+            timeout=o.timeout,
+            buffer_mb=o.buffer_mb,
         )
         output = None if o.output is None else str(self.cwd / o.output)
         rc = run_module_to(module, options, output, o.output or "", self.stdout, self.stderr)

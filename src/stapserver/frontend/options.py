@@ -14,7 +14,7 @@ from typing import IO
 from ..errors import InputError, UsageError
 
 # stap's short options; a colon marks those taking a value.
-SHORT_OPTIONS = "hVvtp:I:e:o:R:r:a:m:kgPc:x:D:bs:uqiwl:d:L:FS:B:WG:"
+SHORT_OPTIONS = "hVvtp:I:e:o:R:r:a:m:kgPc:x:D:bs:uqiwl:d:L:FS:B:WG:T:"
 LONG_OPTIONS = {
     # name: takes a value
     "help": False,
@@ -118,6 +118,8 @@ class Options:
         self.output: str | None = None
         self.command: str | None = None
         self.target_pid: int | None = None
+        self.timeout: int | None = None  # -T SECONDS
+        self.buffer_mb = 0  # -s NUM
         self.defines: list[tuple[str, str]] = []
         self.include: list[str] = []
         self.kernel_release: str | None = None
@@ -263,7 +265,17 @@ def parse_options(argv: list[str]) -> Options:
             o.suppress_warnings = True
         elif name == "-g":
             o.guru = True
-        elif name in ("-k", "-u", "-t", "-q", "-P", "-W", "-s", "-d"):
+        elif name == "-T":
+            seconds = _int(v, "Invalid timeout interval.")
+            if seconds <= 0:
+                raise UsageError("Invalid timeout interval.")
+            o.timeout = seconds
+        elif name == "-s":
+            mb = _int(v, "Invalid buffer size (should be 1-4095).")
+            if not 1 <= mb <= 4095:
+                raise UsageError("Invalid buffer size (should be 1-4095).")
+            o.buffer_mb = mb
+        elif name in ("-k", "-u", "-t", "-q", "-P", "-W", "-d"):
             pass  # tuning of kernel builds and buffers: nothing to do in user space
         elif name == "--runtime":
             if v not in RUNTIMES:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import IO, Any, Protocol
 
+    from .events import EventSource
     from .modsupport import ProbeEntry, Program
 else:
     # The C module behind ``signal``: the same functions, without the enum wrappers (which
@@ -52,7 +53,7 @@ class _Abort(Exception):
 class RunOptions:
     """How to run a module: stap's options that matter at pass 5."""
 
-    __slots__ = ("command", "suppress_warnings", "target", "verbose")
+    __slots__ = ("buffer_mb", "command", "suppress_warnings", "target", "timeout", "verbose")
 
     def __init__(
         self,
@@ -60,7 +61,11 @@ class RunOptions:
         command: str | None = None,  # -c CMD
         verbose: int = 0,
         suppress_warnings: bool = False,  # -w
+        buffer_mb: int = 0,  # -s NUM: the kernel events' ring buffer, in MiB (0: default)
+        timeout: int | None = None,  # -T SECONDS
     ) -> None:
+        self.timeout = timeout
+        self.buffer_mb = buffer_mb
         self.target = target
         self.command = command
         self.verbose = verbose
@@ -99,11 +104,17 @@ class Session:
         self._match: re.Match[bytes] | None = None
         self._match_ok = False
         self._stopping = False
+        self._stopping_by_script = False
         self._warned: set[str] = set()
+        self._events: EventSource | None = None
+        self.events_handled = 0  # kernel events whose handlers ran
+        self.events_ns = 0  # time spent running them
+        self.events_lost = 0
 
     # ------------------------------------------------------------------ for scripts
     def exit(self) -> None:
         self._stopping = True
+        self._stopping_by_script = True
 
     def abort(self) -> None:
         raise _Abort()
@@ -217,10 +228,13 @@ class Session:
         ends = [p for p in be if p.kind == "end"]
         error_probes = [p for p in be if p.kind == "error"]
         timers = [p for p in probes if p.kind == "timer"]
+        traces = [p for p in probes if p.kind == "trace"]
         old_handlers = self._install_signals()
         try:
             if self.options.command is not None:
                 self._spawn(self.options.command)
+            if traces:
+                self._arm(traces)
             for p in begins:
                 if self._stopping:
                     break
@@ -229,6 +243,10 @@ class Session:
                 self.state = "running"
                 self._release()
                 self._loop(timers, budget)
+            if self._events is not None:
+                if not self._stopping_by_script:
+                    self._drain(budget)
+                self._disarm()
             if self.state != "error":
                 self.state = "stopping"
                 for p in ends:
@@ -240,6 +258,7 @@ class Session:
                     self._fire(p, budget)
             self.flush()
         finally:
+            self._disarm()
             self._restore_signals(old_handlers)
             self._finish_child()
         failed = bool(self.errors)
@@ -289,9 +308,15 @@ class Session:
                 sel.register(pidfd, selectors.EVENT_READ, "child")
             except OSError:
                 pidfd = None
+        poll = 0.001
+        deadline = None
+        if self.options.timeout is not None:  # -T
+            deadline = time.monotonic_ns() + self.options.timeout * 1_000_000_000
         try:
             while not self._stopping and self._signal is None:
                 now = time.monotonic_ns()
+                if deadline is not None and now >= deadline:
+                    break
                 while heap and heap[0][0] <= now and not self._stopping:
                     due, i, p = heapq.heappop(heap)
                     self._fire(p, budget)
@@ -306,6 +331,16 @@ class Session:
                 timeout = None
                 if heap:
                     timeout = max(0.0, (heap[0][0] - time.monotonic_ns()) / 1e9)
+                if deadline is not None:
+                    left = max(0.0, (deadline - time.monotonic_ns()) / 1e9)
+                    timeout = left if timeout is None else min(timeout, left)
+                if self._events is not None:
+                    # the programs do not wake us (cheaper for the traced tasks): poll,
+                    # more often while events flow
+                    poll = 0.001 if self._drain(budget) else min(poll * 2, 0.016)
+                    if self._stopping:
+                        break
+                    timeout = poll if timeout is None else min(timeout, poll)
                 for key, _ in sel.select(timeout):
                     if key.data == "signal":
                         try:  # noqa: SIM105 - contextlib would be one more import
@@ -323,6 +358,95 @@ class Session:
             os.close(wfd)
             if pidfd is not None:
                 os.close(pidfd)
+
+    # ------------------------------------------------------------------ kernel events
+    def _arm(self, traces: list[ProbeEntry]) -> None:
+        from .events import DEFAULT_RING_MB, EventSource
+
+        source = EventSource(traces, self.options.buffer_mb or DEFAULT_RING_MB)
+        self._events = source
+        source.start(self.target)
+
+    def _disarm(self) -> None:
+        source = self._events
+        if source is not None:
+            self._events = None
+            try:
+                self.events_lost = source.lost()
+                self.skipped += self.events_lost
+            finally:
+                source.close()
+            if self.options.verbose:
+                ms = self.events_ns / 1e6
+                rate = self.events_handled / (self.events_ns / 1e9) if self.events_ns else 0
+                self.flush()
+                self._err.write(
+                    f"Pass 5: {self.events_handled} kernel events handled in {ms:.0f} ms "
+                    f"({rate:.0f}/s), {self.events_lost} lost.\n"
+                )
+
+    def _drain(self, budget: int) -> int:
+        """Run the handlers of the events waiting in the ring buffer: how many.
+
+        The ring is walked here rather than through a method per record: at a million
+        events a second, every call and allocation per event shows."""
+        from . import tapset
+
+        source = self._events
+        assert source is not None and source.ring is not None
+        ring = source.ring
+        cons = int(ring._cons[0])
+        prod = int(ring._prod[0])
+        if cons == prod:
+            return 0
+        hdr = ring._hdr
+        data = ring.data
+        mask = ring._mask
+        release = ring._cons
+        decoders = source.decoders
+        n = 0
+        freed = cons
+        started = time.monotonic_ns()
+        try:
+            while cons < prod:
+                off = cons & mask
+                word = hdr[off >> 2]
+                if word & 0x80000000:  # being written
+                    break
+                cons += ((word & 0x3FFFFFFF) + 15) & ~7
+                if word & 0x40000000:  # discarded
+                    continue
+                off += 8
+                d = decoders[hdr[off >> 2]]
+                ev = d.unpack(data, off)
+                if d.post is not None:
+                    ev = d.post(ev, data, off)
+                tapset.EV = ev
+                self.pp = d.text
+                n += 1
+                try:
+                    if d.condition is None or d.condition():
+                        d.handler(budget, ev)
+                except ScriptError as err:
+                    self._count_error(err)
+                except RecursionError:
+                    self._count_error(ScriptError("MAXNESTING exceeded"))
+                except _Abort:
+                    self._stopping = self._stopping_by_script = True
+                    if self.state != "error":
+                        self.state = "stopping"
+                if self._stopping_by_script or self.state == "error":
+                    break
+                if cons - freed > 1 << 20:  # give the kernel room as we go
+                    release[0] = freed = cons
+                    prod = int(ring._prod[0])
+        finally:
+            tapset.EV = None
+            release[0] = cons
+            self.flush()
+            self.events_handled += n
+            self.events_ns += time.monotonic_ns() - started
+        return n
 
     # ------------------------------------------------------------------ signals
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -346,7 +470,10 @@ class Session:
     # ------------------------------------------------------------------ -c command
     def _spawn(self, command: str) -> None:
         """Start ``command`` with the shell, held before exec until the begin probes ran
-        (so that ``target()`` is its PID from the first probe on)."""
+        (so that ``target()`` is its PID from the first probe on).  As staprun does, a
+        plain command line (words, quotes, variables) is executed directly, so that
+        ``target()`` is the command itself; one with shell syntax runs under ``sh -c``."""
+        argv = command_argv(command)
         rfd, wfd = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -358,7 +485,11 @@ class Session:
                 if go != b"1":
                     os._exit(0)
                 os.close(rfd)
-                os.execv("/bin/sh", ["sh", "-c", command])
+                if argv[0] == "/bin/sh":
+                    os.execv(argv[0], argv)
+                os.execvp(argv[0], argv)
+            except OSError as exc:
+                os.write(2, f"ERROR: cannot run '{argv[0]}': {exc.strerror}\n".encode())
             except BaseException:
                 pass
             os._exit(127)
@@ -397,6 +528,24 @@ class Session:
         if pid:
             self._child_status = status
             self._stopping = True
+
+
+_SHELL_SYNTAX = frozenset("|&;<>(){}`\n*?[~")
+
+
+def command_argv(command: str) -> list[str]:
+    """How ``-c CMD`` is executed: the words of a plain command line (as wordexp(3)
+    would give them, variables expanded), else ``sh -c CMD``."""
+    if not any(ch in _SHELL_SYNTAX for ch in command) and "$(" not in command:
+        import shlex
+
+        try:
+            words = [os.path.expandvars(w) for w in shlex.split(command)]
+        except ValueError:
+            words = []
+        if words:
+            return words
+    return ["/bin/sh", "-c", command]
 
 
 def run_module(module: Any, options: RunOptions, out: IO[bytes], err: TextOut) -> int:

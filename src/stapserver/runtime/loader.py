@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from types import CodeType
     from typing import Any
 
-ABI = 1
+ABI = 2
 MODULE_SUFFIX = ".py"
 MARKER = '"""SystemTap python-runtime module '
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from typing import Any
 
-    from . import tapset
+    from . import sysfmt, tapset
     from .stats import HistSpec, Stat
 
 __all__ = [
@@ -25,8 +25,11 @@ __all__ = [
     "Program",
     "Stat",
     "call",
+    "event_name",
+    "event_parms",
     "hist_keys",
     "stat_add",
+    "sysfmt",
     "tapset",
     "void",
 ]
@@ -40,6 +43,8 @@ def __getattr__(name: str) -> object:
     value: object
     if name == "tapset":
         from . import tapset as value
+    elif name == "sysfmt":
+        from . import sysfmt as value
     elif name == "Stat" or name == "HistSpec":
         from . import stats
 
@@ -55,6 +60,9 @@ class ProbeEntry:
 
     __slots__ = (
         "condition",
+        "event",
+        "fields",
+        "filters",
         "handler",
         "hz",
         "interval_ns",
@@ -78,6 +86,9 @@ class ProbeEntry:
         hz: int,
         handler: Handler,
         condition: Callable[[], Any] | None,
+        event: str | None = None,  # trace: "group:name" of the kernel tracepoint
+        fields: tuple[tuple[str, str], ...] = (),  # trace: (name, kind) of fields read
+        filters: tuple[tuple[Any, ...], ...] = (),  # trace: what the kernel may test
     ) -> None:
         self.kind = kind
         self.text = text
@@ -89,6 +100,9 @@ class ProbeEntry:
         self.hz = hz
         self.handler = handler
         self.condition = condition
+        self.event = event
+        self.fields = fields
+        self.filters = filters
 
 
 class Program:
@@ -110,6 +124,20 @@ def call(fn: Callable[..., Any], where: str, *args: Any) -> Any:
         return fn(*args)
     except ScriptError as err:
         raise err.at(where) from None
+
+
+def event_name(ev: tuple[Any, ...]) -> bytes:
+    """``$$name`` in a kernel.trace handler: the event's name."""
+    from . import events
+
+    return events.event_name(ev)
+
+
+def event_parms(ev: tuple[Any, ...]) -> bytes:
+    """``$$parms`` / ``$$vars`` in a kernel.trace handler: ``name=value`` for each field."""
+    from . import events
+
+    return events.event_parms(ev)
 
 
 def stat_add(stat: Stat, value: int) -> int:

@@ -46,6 +46,8 @@ from stapserver.runtime.base import ScriptError, unsigned, wrap
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # at run time, __getattr__ (at the end) imports them on first use
+    from typing import Any
+
     from .signatures import FUNCTIONS as FUNCTIONS
     from .signatures import OVERLOADS as OVERLOADS
     from .signatures import ArgType as ArgType
@@ -58,6 +60,21 @@ MAXSTRINGLEN = 512
 
 _U32 = 0xFFFF_FFFF
 _U64 = 0xFFFF_FFFF_FFFF_FFFF
+
+EV: tuple[Any, ...] | None = None
+"""The kernel event being handled (runtime/events.py: index, cpu, tid, pid, uid, gid,
+time, comm, fields...), None outside kernel-event handlers: context functions then
+describe the task of the event, not this process."""
+
+_REALTIME_OFFSET: list[int] = []  # CLOCK_REALTIME - CLOCK_MONOTONIC, measured once
+
+
+def _event_time_ns(ev: tuple[Any, ...]) -> int:
+    if not _REALTIME_OFFSET:
+        _REALTIME_OFFSET.append(time.time_ns() - time.monotonic_ns())
+    return int(ev[6]) + _REALTIME_OFFSET[0]
+
+
 _LITTLE_ENDIAN_HOST = sys.byteorder == "little"
 
 
@@ -710,8 +727,10 @@ def jiffies() -> int:
 
 
 def gettimeofday_ns() -> int:
-    """``gettimeofday_ns:long()``: wall-clock time since the epoch."""
-    return time.time_ns()
+    """``gettimeofday_ns:long()``: wall-clock time since the epoch (of the event, in a
+    kernel-event handler)."""
+    ev = EV
+    return time.time_ns() if ev is None else _event_time_ns(ev)
 
 
 def gettimeofday_us() -> int:
@@ -876,19 +895,35 @@ def _comm(path: str) -> bytes | None:
 
 def pid() -> int:
     """``pid:long()``: the process id (tgid)."""
-    return os.getpid()
+    ev = EV
+    return os.getpid() if ev is None else int(ev[3])
 
 
 def tid() -> int:
     """``tid:long()``: the thread id."""
+    ev = EV
+    if ev is not None:
+        return int(ev[2])
     import threading
 
     return threading.get_native_id()
 
 
+def _stat_field(pid: int, index: int) -> int:
+    """Field ``index`` (after the command) of /proc/PID/stat; 0 when the task is gone."""
+    stat = _read_file(f"/proc/{pid}/stat")
+    if stat is None:
+        return 0
+    try:
+        return int(stat[stat.rfind(b")") + 2 :].split()[index])
+    except (IndexError, ValueError):
+        return 0
+
+
 def ppid() -> int:
     """``ppid:long()``."""
-    return os.getppid()
+    ev = EV
+    return os.getppid() if ev is None else _stat_field(int(ev[3]), 1)
 
 
 def pgrp() -> int:
@@ -903,17 +938,30 @@ def sid() -> int:
 
 def uid() -> int:
     """``uid:long()``."""
-    return os.getuid()
+    ev = EV
+    return os.getuid() if ev is None else int(ev[4])
+
+
+def _status_id(pid: int, key: bytes, index: int) -> int:
+    """An id of /proc/PID/status (``Uid:``, ``Gid:``; 1 effective), -1 when gone."""
+    data = _read_file(f"/proc/{pid}/status")
+    if data is not None:
+        for line in data.splitlines():
+            if line.startswith(key):
+                return int(line.split()[1 + index])
+    return -1
 
 
 def euid() -> int:
     """``euid:long()``."""
-    return os.geteuid()
+    ev = EV
+    return os.geteuid() if ev is None else _status_id(int(ev[3]), b"Uid:", 1)
 
 
 def gid() -> int:
     """``gid:long()``."""
-    return os.getgid()
+    ev = EV
+    return os.getgid() if ev is None else int(ev[5])
 
 
 def egid() -> int:
@@ -923,6 +971,11 @@ def egid() -> int:
 
 def execname() -> bytes:
     """``execname:string()``: the thread's ``comm`` (at most 15 bytes)."""
+    ev = EV
+    if ev is not None:
+        raw: bytes = ev[7]
+        nul = raw.find(b"\0")
+        return raw if nul < 0 else raw[:nul]
     comm = _comm("/proc/thread-self/comm")
     if comm is None:
         comm = os.path.basename(sys.executable).encode()[:15]
@@ -931,7 +984,7 @@ def execname() -> bytes:
 
 def pexecname() -> bytes:
     """``pexecname:string()``: the parent process's ``comm``."""
-    return _comm(f"/proc/{os.getppid()}/comm") or b""
+    return _comm(f"/proc/{ppid()}/comm") or b""
 
 
 def pid2execname(pid: int) -> bytes:
@@ -943,6 +996,9 @@ def pid2execname(pid: int) -> bytes:
 
 def cpu() -> int:
     """``cpu:long()``: the cpu the thread last ran on."""
+    ev = EV
+    if ev is not None:
+        return int(ev[1])
     stat = _read_file("/proc/thread-self/stat")
     if stat is not None:
         fields = stat[stat.rfind(b")") + 2 :].split()
@@ -999,7 +1055,10 @@ def env_var(state: TapsetState, name: bytes, *, maxstringlen: int = MAXSTRINGLEN
 
 
 def _cmdline_block() -> bytes:
-    block = _read_file("/proc/self/cmdline")
+    ev = EV
+    block = _read_file("/proc/self/cmdline" if ev is None else f"/proc/{ev[3]}/cmdline")
+    if block is None and ev is not None:
+        return b""  # the task is gone
     if block is None:
         args = getattr(sys, "orig_argv", sys.argv)
         block = b"".join(os.fsencode(a) + b"\0" for a in args)
@@ -1162,3 +1221,130 @@ def __getattr__(name: str) -> object:
     value: object = getattr(signatures, name)
     globals()[name] = value  # later uses find it without calling this again
     return value
+
+
+# --------------------------------------------------------------------------------------
+# User memory: uconversions.stp.  In a kernel-event handler, the strings behind the
+# event's ``char *`` fields were captured when it fired (events.py); other addresses are
+# read from the task's memory while it lives (/proc/PID/mem).
+# --------------------------------------------------------------------------------------
+
+
+def _fault(what: str, rc: int, addr: int) -> ScriptError:
+    return ScriptError(f"{what} copy fault {rc} at 0x{addr & _U64:x} [man error::fault]")
+
+
+def _read_user(addr: int, n: int) -> bytes | None:
+    ev = EV
+    pid = os.getpid() if ev is None else int(ev[3])
+    if addr <= 0:
+        return None
+    try:
+        fd = os.open(f"/proc/{pid}/mem", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return os.pread(fd, n, addr)
+    except (OSError, OverflowError):
+        return None
+    finally:
+        os.close(fd)
+
+
+def _user_cstring(addr: int, limit: int) -> bytes:
+    """The NUL-terminated string at ``addr``, at most ``limit`` bytes; a fault raises
+    stap's error."""
+    ev = EV
+    if ev is not None and ev and type(ev[-1]) is dict:
+        captured = ev[-1]
+        if addr in captured:
+            text: bytes | None = captured[addr]
+            if text is not None:
+                return text[:limit]
+            # the kernel could not read it without faulting a page in: the task may
+            # still be there to read it from
+
+    raw = _read_user(addr, limit)
+    if raw is None or (not raw and limit):
+        raise _fault("user string", -14, addr)
+    nul = raw.find(b"\0")
+    return raw if nul < 0 else raw[:nul]
+
+
+def user_string_n(addr: int, n: int, *, maxstringlen: int = MAXSTRINGLEN) -> bytes:
+    """``user_string_n:string(addr:long, n:long)``: at most n bytes of the string."""
+    return _user_cstring(addr, max(0, min(n, maxstringlen - 2)))
+
+
+def user_string(addr: int, *, maxstringlen: int = MAXSTRINGLEN) -> bytes:
+    """``user_string:string(addr:long)``."""
+    return _user_cstring(addr, maxstringlen - 2)
+
+
+def user_string_err(addr: int, err: bytes, *, maxstringlen: int = MAXSTRINGLEN) -> bytes:
+    """``user_string:string(addr:long, err_msg:string)`` (and ``user_string2``)."""
+    try:
+        return _user_cstring(addr, maxstringlen - 2)
+    except ScriptError:
+        return err
+
+
+def user_string_n_err(addr: int, n: int, err: bytes, *, maxstringlen: int = MAXSTRINGLEN) -> bytes:
+    """``user_string_n:string(addr:long, n:long, err_msg:string)`` (and ``_n2``)."""
+    try:
+        return _user_cstring(addr, max(0, min(n, maxstringlen - 2)))
+    except ScriptError:
+        return err
+
+
+def user_string_nofault(addr: int, *, maxstringlen: int = MAXSTRINGLEN) -> bytes:
+    """``user_string_nofault:string(addr:long)``: "" when it cannot be read."""
+    return user_string_err(addr, b"", maxstringlen=maxstringlen)
+
+
+def user_string_quoted(addr: int, *, maxstringlen: int = MAXSTRINGLEN) -> bytes:
+    """``user_string_quoted:string(addr:long)``: quoted, or the address in hex."""
+    try:
+        text = _user_cstring(addr, maxstringlen - 2)
+    except ScriptError:
+        return b"0x%x" % (addr & _U64)
+    return string_quoted(text)
+
+
+def user_string_n_quoted(addr: int, n: int, *, maxstringlen: int = MAXSTRINGLEN) -> bytes:
+    """``user_string_n_quoted:string(addr:long, n:long)``: n input bytes at most,
+    quoted; the output cut at MAXSTRINGLEN with ``"...``."""
+    try:
+        text = string_quoted(_user_cstring(addr, max(0, min(n, maxstringlen - 2))))
+    except ScriptError:
+        return b"0x%x" % (addr & _U64)
+    if len(text) > maxstringlen - 2:
+        text = text[: maxstringlen - 4] + b'"...'
+    return text
+
+
+def _user_number(addr: int, size: int, signed: bool, what: str) -> int:
+    raw = _read_user(addr, size)
+    if raw is None or len(raw) < size:
+        raise _fault(what, -14, addr)
+    return int.from_bytes(raw, "little", signed=signed)
+
+
+def user_long(addr: int) -> int:
+    """``user_long:long(addr:long)``."""
+    return _user_number(addr, 8, True, "user long")
+
+
+def user_int(addr: int) -> int:
+    """``user_int:long(addr:long)``."""
+    return _user_number(addr, 4, True, "user int")
+
+
+def user_short(addr: int) -> int:
+    """``user_short:long(addr:long)``."""
+    return _user_number(addr, 2, True, "user short")
+
+
+def user_char(addr: int) -> int:
+    """``user_char:long(addr:long)``."""
+    return _user_number(addr, 1, True, "user char")

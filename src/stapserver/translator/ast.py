@@ -201,6 +201,9 @@ class TargetSymbol(Expr):
     type_name: str = ""
     module: str = ""
     addressof: bool = False
+    # pass 2, in a kernel.trace probe: the event field read (``$name``), or the
+    # context name (``$$parms``, ``$$vars``, ``$$name``)
+    binding: object = field(default=None, compare=False)
 
 
 @dataclass(eq=False)

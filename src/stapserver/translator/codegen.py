@@ -22,15 +22,45 @@ from ..runtime import printf, stats
 from ..runtime.tapset import lookup as tapset_lookup
 from . import ast, deep
 from .ast import LONG, STATS, STRING
+from .kfilter import kernel_filters
 from .semantic import DerivedProbe, Program, _expr_children, _walk_expr, _walk_stmts
 from .source import DiagnosticPrinter
+from .tracepoints import TraceField
 
-ABI = 1
+ABI = 2
+# The event tuple a kernel.trace handler gets (runtime/events.py): the probe's
+# index, cpu, tid, pid, uid, gid, time (ns), comm, then the fields the handler reads.
+EVENT_HEADER = 8
+EVENT_CONTEXT = {
+    "cpu": "_ev[1]",
+    "tid": "_ev[2]",
+    "pid": "_ev[3]",
+    "uid": "_ev[4]",
+    "gid": "_ev[5]",
+}
+
+# The tapset's integer conversions (aux_syscalls.stp), written out where called.
+_INLINE = {
+    "__int32": "((({}) + 0x80000000 & 0xFFFFFFFF) - 0x80000000)",
+    "__uint32": "(({}) & 0xFFFFFFFF)",
+    "__short": "((({}) + 0x8000 & 0xFFFF) - 0x8000)",
+    "__ushort": "(({}) & 0xFFFF)",
+    "__long": "({})",
+    "__ulong": "({})",
+}
+
 _TAPSET = "/usr/share/systemtap/tapset/"
 _CLOCK = f"identifier 'cpu_clock_ns' at {_TAPSET}linux/timestamp_monotonic.stp:42:10"
 # Where an error inside a tapset function is reported: stap names the function's own
 # declaration in SystemTap's tapset (each function sets its location on entry).
+_USER_STRING = f"identifier 'user_string_n' at {_TAPSET}uconversions.stp:128:10"
 TAPSET_WHERE = {
+    "user_string": _USER_STRING,
+    "user_string_n": _USER_STRING,
+    "user_long": f"identifier 'user_long' at {_TAPSET}uconversions.stp:709:10",
+    "user_int": f"identifier 'user_int' at {_TAPSET}uconversions.stp:650:10",
+    "user_short": f"identifier 'user_short' at {_TAPSET}uconversions.stp:555:10",
+    "user_char": f"identifier 'user_char' at {_TAPSET}uconversions.stp:509:10",
     "stringat": f"identifier 'stringat' at {_TAPSET}string.stp:51:10",
     "randint": f"identifier 'randint' at {_TAPSET}random.stp:5:10",
     "ctime": f"identifier 'ctime' at {_TAPSET}linux/ctime.stp:46:10",
@@ -244,6 +274,9 @@ class CodeGenerator:
             settings.MAXNESTING if settings.MAXNESTING is not None else maxnesting(program)
         )
         self.actions = ActionCounter(self.dispatched)
+        # in a kernel.trace handler: where each field it reads is in the event tuple
+        self.ev_fields: dict[str, int] | None = None
+        self.pp_text: bytes | None = None  # ... and what pp() is there
 
     def pass3_error(self, message: str, tok: object) -> None:
         """What stap finds only when it translates (pass 3)."""
@@ -317,10 +350,15 @@ class CodeGenerator:
                 conds.append(f"        return {test}")
                 cond = f"c_{i}"
             s = probe.spec
+            kernel = ""
+            if s.event is not None:
+                fields = tuple((f.name, f.kind) for f in self.p.body_fields.get(id(probe.body), ()))
+                filters = tuple(kernel_filters(probe.body)) if probe.condition is None else ()
+                kernel = f", event={s.event.text!r}, fields={fields!r}, filters={filters!r}"
             entries.append(
                 f"        _rt.ProbeEntry({s.kind!r}, {s.text!r}, {probe.origin!r}, "
                 f"{s.sequence}, {s.interval_ns}, {s.randomize_ns}, {s.jiffies}, {s.hz}, "
-                f"{body_names[id(probe.body)]}, {cond}),"
+                f"{body_names[id(probe.body)]}, {cond}{kernel}),"
             )
         if self.errors:
             raise TranslateError(
@@ -498,10 +536,18 @@ class CodeGenerator:
         for decl in self.p.body_locals.get(id(probe.body), {}).values():
             body.append(f"        {self.var(decl)} = {_default(decl.type)}")
             self.fn.local_names.append(self.var(decl))
+        params = "_budget"
+        self.ev_fields = None
+        if probe.spec.event is not None:
+            params = "_budget, _ev"
+            fields = self.p.body_fields.get(id(probe.body), [])
+            self.ev_fields = {f.name: EVENT_HEADER + i for i, f in enumerate(fields)}
+            self.pp_text = probe.spec.text.encode()
         self.stmt(probe.body, body, 2)
         self.record(0, _stmt_tok(probe.body), body, 2, update=True)
+        self.ev_fields = self.pp_text = None
         lines: list[str] = []
-        self._header(lines, f"    def {name}(_budget):", body)
+        self._header(lines, f"    def {name}({params}):", body)
         lines.append("")
         return lines
 
@@ -956,8 +1002,9 @@ class CodeGenerator:
             assert operand.decl is not None
             name = self.assign_name(operand.decl)
             new = f"_wrap({name} + {delta})"
-            if as_stmt:
-                return f"{name} = {new}"
+            if as_stmt:  # no call: this runs per event in kernel-event handlers
+                edge = "9223372036854775807" if delta == "1" else "-9223372036854775808"
+                return f"{name} = {name} + {delta} if {name} != {edge} else {new}"
             if e.prefix:
                 return f"({name} := {new})"
             t = self.fn.temp()
@@ -1027,6 +1074,8 @@ class CodeGenerator:
             return f"{arr}.get({self.key(e)}, {_default(decl.type)})"
         if isinstance(e, ast.Assignment):
             return self.assignment(e)
+        if isinstance(e, ast.TargetSymbol) and e.binding is not None:
+            return self.target(e)
         if isinstance(e, ast.Crement):
             return self.crement(e)
         if isinstance(e, ast.Binary):
@@ -1291,8 +1340,10 @@ class CodeGenerator:
             return f"S.check({args[0]}, {msg})"
         if name == "target":
             return "S.target"
+        if self.ev_fields is not None and name in EVENT_CONTEXT:
+            return EVENT_CONTEXT[name]
         if name == "pp":
-            return "S.pp"
+            return "S.pp" if self.pp_text is None else repr(self.pp_text)
         if name == "pn":
             return "S.pn"
         if name in ("ppfunc", "probefunc"):
@@ -1307,7 +1358,10 @@ class CodeGenerator:
         sig = tapset_lookup(name, len(e.args))
         assert sig is not None
         call_args = (["_TS"] if sig.needs_state else []) + args
-        fn = f"_rt.tapset.{sig.impl.__name__}"
+        home = sig.impl.__module__.rpartition(".")[2]  # tapset, or sysfmt
+        if home == "sysfmt" and name in _INLINE:  # conversions of event fields
+            return _INLINE[name].format(args[0])
+        fn = f"_rt.{home}.{sig.impl.__name__}"
         if name in TAPSET_WHERE:
             text = f"_rt.call({fn}, {TAPSET_WHERE[name]!r}, {', '.join(call_args)})"
         else:
@@ -1315,6 +1369,17 @@ class CodeGenerator:
         if sig.returns == STRING:
             text += f"[:{self.msl}]"
         return text
+
+    def target(self, e: ast.TargetSymbol) -> str:
+        """A kernel.trace handler's ``$field`` (an item of the event tuple ``_ev``) or
+        context name."""
+        assert self.ev_fields is not None
+        if e.binding == "$$name":
+            return "_rt.event_name(_ev)"
+        if e.binding in ("$$parms", "$$vars"):
+            return f"_rt.event_parms(_ev)[:{self.msl}]"
+        assert isinstance(e.binding, TraceField)
+        return f"_ev[{self.ev_fields[e.binding.name]}]"
 
     def print_format(self, e: ast.PrintFormat) -> str:
         if e.hist is not None:

@@ -193,11 +193,30 @@ def _fold_chain(e: ast.Expr) -> ast.Expr:
     return current
 
 
+_targets: frozenset[str] | None = None
+
+
+def defined_targets(names: frozenset[str] | None) -> None:
+    """The target variables the handler being folded can read (a kernel.trace
+    handler's event fields); None elsewhere."""
+    global _targets
+    _targets = names
+
+
 def defined_value(operand: ast.Expr) -> int:
-    """``@defined(x)`` as stap 4.8 folds it here: 1 for a literal, 0 otherwise (a target
-    variable cannot be resolved in the python runtime, and 4.8 folds any other
+    """``@defined(x)`` as stap 4.8 folds it here: 1 for a literal or a target variable
+    the handler can read (:func:`defined_targets`), 0 otherwise (4.8 folds any other
     surviving @defined to 0)."""
-    return 1 if isinstance(operand, ast.NumberLit | ast.StringLit) else 0
+    if isinstance(operand, ast.NumberLit | ast.StringLit):
+        return 1
+    if (
+        isinstance(operand, ast.TargetSymbol)
+        and operand.kind == "$"
+        and not operand.components
+        and _targets is not None
+    ):
+        return 1 if operand.name in _targets else 0
+    return 0
 
 
 def fold(e: ast.Expr) -> ast.Expr:

@@ -7,6 +7,9 @@ are resolved in pass 2 like the script's own.
 
 from __future__ import annotations
 
+import fnmatch
+from collections.abc import Iterable
+
 from . import ast
 from .parser import Macro, PreprocessorContext, parse, parse_library_macros
 from .source import DiagnosticPrinter, Source
@@ -33,5 +36,58 @@ def macros(ctx: PreprocessorContext) -> dict[str, Macro]:
     return parse_library_macros(Source(MACROS_NAME, LIBRARY_MACROS), ctx)
 
 
-def aliases(ctx: PreprocessorContext, diagnostics: DiagnosticPrinter) -> ast.ScriptFile:
-    return parse(Source(TAPSET_NAME, PROBE_ALIASES), (), ctx, diagnostics=diagnostics)
+def aliases(
+    ctx: PreprocessorContext,
+    diagnostics: DiagnosticPrinter,
+    scripts: Iterable[ast.ScriptFile] = (),
+) -> ast.ScriptFile:
+    """The runtime's probe aliases: its own, and those of the kernel-event tapsets
+    (syscalls, scheduler, signals...) that the probe points of ``scripts`` may name:
+    there are thousands, and pass 1 reads only those."""
+    text = PROBE_ALIASES + "".join(kernel_alias_sources(scripts))
+    return parse(Source(TAPSET_NAME, text), (), ctx, diagnostics=diagnostics)
+
+
+def _tapsets() -> list[tuple[list[str], object]]:
+    from . import syscall_tapset
+
+    found: list[tuple[list[str], object]] = [
+        (syscall_tapset.alias_points(), syscall_tapset.alias_source)
+    ]
+    try:
+        from . import tracepoint_tapset  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        return found
+    found.append((tracepoint_tapset.alias_points(), tracepoint_tapset.alias_source))
+    return found
+
+
+def _patterns(scripts: Iterable[ast.ScriptFile]) -> set[tuple[str, ...]]:
+    """Every probe point the scripts name (probes, and what their aliases expand to),
+    as functor tuples; points with arguments name no kernel-tapset alias."""
+    out: set[tuple[str, ...]] = set()
+    for script in scripts:
+        points = [pt for probe in script.probes for pt in probe.points]
+        points += [pt for alias in script.aliases for pt in alias.points]
+        for pt in points:
+            if all(c.arg is None for c in pt.components):
+                out.add(tuple(c.functor for c in pt.components))
+    return out
+
+
+def kernel_alias_sources(scripts: Iterable[ast.ScriptFile]) -> list[str]:
+    """The definitions of the kernel-tapset aliases matching the scripts' points."""
+    patterns = _patterns(scripts)
+    if not patterns:
+        return []
+    out: list[str] = []
+    for points, source in _tapsets():
+        for point in points:
+            parts = point.split(".")
+            for pattern in patterns:
+                if len(pattern) == len(parts) and all(
+                    fnmatch.fnmatchcase(part, pat) for part, pat in zip(parts, pattern, strict=True)
+                ):
+                    out.append(source(point) + "\n")  # type: ignore[operator]
+                    break
+    return out

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 
 from . import ast
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .tracepoints import TraceEvent
+
 # Probe families of SystemTap that need a kernel module or a BPF program: they are
 # recognised so that the error says where to run them, rather than "no match".
 SYSTEMTAP_FAMILIES = frozenset(
@@ -100,13 +104,14 @@ class ProbeError(Exception):
 class PointSpec:
     """A resolved python-runtime probe point."""
 
-    kind: str  # begin end error never timer
+    kind: str  # begin end error never timer trace
     text: str  # canonical text, as pp() returns it
     sequence: int = 0  # begin/end/error order
     interval_ns: int = 0  # timers
     randomize_ns: int = 0
     jiffies: int = 0  # timer.jiffies: interval in jiffies (converted with HZ at run time)
     hz: int = 0  # timer.hz: firings per second
+    event: TraceEvent | None = None  # trace: the kernel tracepoint
 
 
 def _number_arg(comp: ast.Component) -> int | None:
@@ -140,6 +145,10 @@ def resolve_builtin(point: ast.ProbePoint, hz: int) -> list[PointSpec]:
     comps = point.components
     first = comps[0]
     heads = [name for name in TOP_LEVEL if _matches(first.functor, name)]
+    if first.functor == "kernel" and len(comps) > 1:
+        return _resolve_kernel(comps)
+    if first.functor in FUNCTION_PROBES:
+        raise ProbeError(_no_function_probes(comps), first.tok)
     if not heads:
         if first.functor in SYSTEMTAP_FAMILIES or any(
             _matches(first.functor, fam) for fam in SYSTEMTAP_FAMILIES
@@ -160,6 +169,38 @@ def resolve_builtin(point: ast.ProbePoint, hz: int) -> list[PointSpec]:
     if not found:
         raise errors[0]
     return found
+
+
+# Probe points on kernel functions: kprobes, or BPF trampolines (fentry/fexit).
+FUNCTION_PROBES = ("kprobe", "module", "kretprobe")
+
+
+def _no_function_probes(comps: list[ast.Component]) -> str:
+    return (
+        f"probe point '{_text(comps)}' is not available in the python runtime: it probes "
+        "kernel functions, which needs kprobes or BPF trampolines; a compile server with "
+        "SystemTap builds it for the kernel runtime (--runtime=kernel)"
+    )
+
+
+def _resolve_kernel(comps: list[ast.Component]) -> list[PointSpec]:
+    """``kernel.trace("GROUP:EVENT")`` (globs in both parts), from the catalogue."""
+    second = comps[1]
+    if second.functor != "trace":
+        if second.functor in ("function", "statement", "data", "mark"):
+            raise ProbeError(_no_function_probes(comps), comps[0].tok)
+        raise ProbeError("probe point mismatch", second.tok)
+    if not isinstance(second.arg, ast.StringLit):
+        raise ProbeError("probe point mismatch", second.tok)
+    if len(comps) > 2:
+        raise ProbeError("invalid suffix for probe", comps[2].tok)
+    from .tracepoints import match
+
+    pattern = second.arg.value.decode("utf-8", "replace")
+    events = match(pattern)
+    if not events:
+        raise ProbeError(f"no match for tracepoint '{pattern}'", second.tok)
+    return [PointSpec("trace", f'kernel.trace("{e.group}:{e.name}")', event=e) for e in events]
 
 
 def _resolve_head(head: str, comps: list[ast.Component], hz: int) -> PointSpec:

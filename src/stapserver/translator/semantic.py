@@ -8,6 +8,7 @@ wording.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -16,10 +17,15 @@ from ..errors import SemanticError
 from . import ast, deep
 from .ast import LONG, STATS, STRING, UNKNOWN
 from .builtins import BUILTINS, lookup
-from .fold import FoldError, fold, fold_stmt
+from .fold import FoldError, defined_targets, fold, fold_stmt
+from .library import TAPSET_NAME
 from .parser import parse
 from .probes import TOP_LEVEL, PointSpec, ProbeError, resolve_builtin
 from .source import DiagnosticPrinter, Source, Token
+from .tracepoints import TraceField
+
+# The context names a kernel.trace handler may read besides the event's fields.
+TRACE_CONTEXT = ("$$name", "$$parms", "$$vars")
 
 
 @dataclass(eq=False)
@@ -39,6 +45,8 @@ class Program:
     globals: list[ast.VarDecl]
     # locals of each probe body (keyed by id of the Block)
     body_locals: dict[int, dict[str, ast.VarDecl]]
+    # kernel.trace probes: the event fields each body reads, in the event's order
+    body_fields: dict[int, list[TraceField]] = dataclasses.field(default_factory=dict)
     warnings: str = ""
     library_scripts: int = 1
 
@@ -104,6 +112,9 @@ class Elaborator:
         self._index_tok: dict[tuple[int, int], Token] = {}
         self._arity_tok: dict[int, Token] = {}
         self._printed_toks: set[int] = set()
+        self._spec: PointSpec | None = None  # the probe whose body is being resolved
+        self._body: ast.Block | None = None
+        self.body_fields: dict[int, list[TraceField]] = {}
 
     # ------------------------------------------------------------------ errors
     def _check_regex(self, pattern: ast.StringLit) -> None:
@@ -154,9 +165,15 @@ class Elaborator:
                 seen.add(id(p.body))
                 bodies.append((p.body, []))
         # stap folds constants (and @defined) before it resolves symbols and types
+        spec_of = {id(p.body): p.spec for p in probes if p.spec.kind == "trace"}
         try:
             for body, _ in bodies:
-                fold_stmt(body)
+                spec = spec_of.get(id(body))
+                defined_targets(None if spec is None else _target_names(spec))
+                try:
+                    fold_stmt(body)
+                finally:
+                    defined_targets(None)
             for f in self.script.functions:
                 if isinstance(f.body, ast.Block):
                     fold_stmt(f.body)
@@ -168,7 +185,12 @@ class Elaborator:
             self._fail_if_errors()
         for body, _ in bodies:
             scope = _Scope(self.body_locals.setdefault(id(body), {}))
+            self._spec = spec_of.get(id(body))
+            self._body = body
             self._resolve_stmt(body, scope)
+            if self._spec is not None:
+                self._order_fields(body, self._spec)
+        self._spec = None
         global_scope = _Scope({})
         for p in probes:
             if p.condition is not None:
@@ -197,7 +219,52 @@ class Elaborator:
             probes.extend(self._global_display())
             self._fail_if_errors()
         used = [g for g in self.script.globals if g.read or g.written or g.init is not None]
-        return Program(self.script, probes, self.used_functions, used, self.body_locals)
+        return Program(
+            self.script, probes, self.used_functions, used, self.body_locals, self.body_fields
+        )
+
+    def _order_fields(self, body: ast.Block, spec: PointSpec) -> None:
+        """The fields ``body`` read, in the event's order (the order of the record)."""
+        assert spec.event is not None
+        used = set(self.body_fields.get(id(body), ()))
+        self.body_fields[id(body)] = [f for f in spec.event.fields if f in used]
+
+    def _bind_target(self, e: ast.TargetSymbol) -> bool:
+        """``$name`` in a kernel.trace handler: a field of its event, or a context name.
+        True when bound; False when this is no kernel.trace handler."""
+        spec = self._spec
+        if spec is None or spec.event is None or e.kind != "$":
+            return False
+        if e.components or e.addressof:
+            self.error(
+                "the python runtime cannot dereference a tracepoint field; read it as a "
+                "number or, for a user-space string, with user_string()",
+                e.tok,
+            )
+            return True
+        fields = self.body_fields.setdefault(id(self._body), [])
+        if e.name in TRACE_CONTEXT:
+            e.binding = e.name
+            e.type = STRING
+            if e.name != "$$name":
+                for each in spec.event.fields:
+                    if each.kind != "array" and each not in fields:
+                        fields.append(each)
+            return True
+        f = spec.event.field(e.name[1:])
+        if f is None or f.kind == "array":
+            names = [f"${x.name}" for x in spec.event.fields if x.kind != "array"]
+            alternatives = ", ".join([*TRACE_CONTEXT, *names])
+            self.error(
+                f"unable to find tracepoint variable '{e.name}' (alternatives: {alternatives})",
+                e.tok,
+            )
+            return True
+        e.binding = f
+        e.type = STRING if f.kind == "string" else LONG
+        if f not in fields:
+            fields.append(f)
+        return True
 
     # ------------------------------------------------------------------ never assigned
     def _warn_never_assigned(
@@ -277,6 +344,14 @@ class Elaborator:
                     out.append(DerivedProbe(spec, origin, probe.tok, body, cond))
                 if found and point.sufficient:
                     break
+        # a kernel.trace handler reads its own event's fields: each gets its own body
+        uses: dict[int, int] = {}
+        for p in out:
+            uses[id(p.body)] = uses.get(id(p.body), 0) + 1
+        for p in out:
+            if p.spec.kind == "trace" and uses[id(p.body)] > 1:
+                memo: dict[int, object] = {id(src): src for src in _sources(p.body)}
+                p.body = deep.copy_tree(p.body, memo)
         return out
 
     def _report_probe_error(self, point: ast.ProbePoint, err: ProbeError) -> None:
@@ -338,6 +413,8 @@ class Elaborator:
             for src in _sources(alias.body):
                 memo[id(src)] = src
             prologue = deep.copy_tree(alias.body, memo)
+            if alias.tok.location.source.name == TAPSET_NAME and not alias.epilogue:
+                prologue = _elide_unused(prologue, body, set(self.globals))
             if alias.epilogue:
                 parts: list[ast.Stmt] = [body, prologue]
             else:
@@ -600,6 +677,8 @@ class Elaborator:
             self.error(
                 "@entry is only available in return probes (not in the python runtime)", e.tok
             )
+        elif isinstance(e, ast.TargetSymbol) and self._bind_target(e):
+            pass
         elif isinstance(e, ast.TargetSymbol):
             what = "target-symbol expression" if e.kind in ("$", "@var") else f"{e.kind} expression"
             self.error(
@@ -690,6 +769,8 @@ class Elaborator:
             self._expect(e, LONG, t)
         elif isinstance(e, ast.StringLit):
             self._expect(e, STRING, t)
+        elif isinstance(e, ast.TargetSymbol) and e.binding is not None:
+            self._expect(e, e.type, t)
         elif isinstance(e, ast.Symbol):
             decl = e.decl
             if decl is None:
@@ -1116,6 +1197,52 @@ class Elaborator:
 
 
 # ---------------------------------------------------------------------- tree walking
+
+
+def _symbol_names(root: object) -> set[str]:
+    """Every variable name in a tree (read or written: a superset of what it reads)."""
+    names: set[str] = set()
+    stack = [root]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, list):
+            stack.extend(x)
+        elif isinstance(x, ast.Symbol):
+            names.add(x.name)
+        elif dataclasses.is_dataclass(x) and not isinstance(x, Token | type):
+            for f in dataclasses.fields(x):
+                if f.name not in ("tok", "decl", "type", "binding"):
+                    stack.append(getattr(x, f.name))
+    return names
+
+
+def _elide_unused(prologue: ast.Block, body: ast.Block, globals_: set[str]) -> ast.Block:
+    """A kernel-tapset alias's body without the assignments the handler never reads:
+    its statements are plain ``local = expression`` (tapset functions have no side
+    effects), so ``argstr = sprintf(...)`` costs nothing when nobody prints it."""
+    wanted = _symbol_names(body)
+    kept: list[ast.Stmt] = []
+    for st in reversed(prologue.body):
+        if (
+            isinstance(st, ast.ExprStmt)
+            and isinstance(st.expr, ast.Assignment)
+            and st.expr.op == "="
+            and isinstance(st.expr.left, ast.Symbol)
+            and st.expr.left.name not in wanted
+            and st.expr.left.name not in globals_
+        ):
+            continue
+        kept.append(st)
+        wanted |= _symbol_names(st)
+    kept.reverse()
+    return ast.Block(prologue.tok, kept)
+
+
+def _target_names(spec: PointSpec) -> frozenset[str]:
+    """What ``@defined($x)`` finds in a kernel.trace handler."""
+    assert spec.event is not None
+    names = {f"${f.name}" for f in spec.event.fields if f.kind != "array"}
+    return frozenset(names | set(TRACE_CONTEXT))
 
 
 def _sources(node: object) -> Iterator[Source]:

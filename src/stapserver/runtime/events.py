@@ -1,0 +1,261 @@
+"""Kernel events for a module's kernel.trace probes: armed, decoded, handed to handlers.
+
+Each trace probe gets a BPF program on its tracepoint (``kernel/programs.py``) that
+writes, when the event fires, a record of the task's context, the fields its handler
+reads and the user-space strings behind its ``char *`` fields into one ring buffer.
+Here each record becomes the *event tuple* the handler receives as ``_ev``::
+
+    (probe index, cpu, tid, pid, uid, gid, time ns, comm, field..., [strings])
+
+the fields in the order the module lists them (``ProbeEntry.fields``), strings already
+text, and, for a probe that captures user strings, a last item mapping each captured
+address to its bytes (None: the kernel could not read it).  ``tapset.EV`` is the event
+being handled, for the tapset functions (``execname()``, ``user_string()``...).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from .kernel import KernelError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .kernel.programs import Filter, ProgramSpec
+    from .kernel.ring import RingBuffer
+    from .kernel.session import KernelObjects
+    from .kernel.tracefs import EventFormat
+    from .modsupport import ProbeEntry
+
+HEADER = "<IIiiIIQ16s"
+# __data_loc strings live after the fixed record: this much of it is copied
+DATA_LOC_EXTRA = 256
+# A user string is captured up to this many bytes (stap's MAXSTRINGLEN)
+STRING_SLOT = 512
+DEFAULT_RING_MB = 64
+
+_CODES = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h"}
+_CODES.update({(4, False): "I", (4, True): "i", (8, False): "q", (8, True): "q"})
+
+Event = tuple[Any, ...]
+
+
+def _cstr(raw: bytes) -> bytes:
+    nul = raw.find(b"\0")
+    return raw if nul < 0 else raw[:nul]
+
+
+class Decoder:
+    """How the records of one probe become its event tuples."""
+
+    __slots__ = ("condition", "entry", "handler", "names", "post", "text", "unpack")
+
+    def __init__(
+        self,
+        entry: ProbeEntry,
+        unpack: Callable[[Any, int], Event],
+        post: Callable[[Event, Any, int], Event] | None,
+        names: tuple[str, ...],
+    ) -> None:
+        self.entry = entry
+        self.handler: Callable[[int, Event], None] = entry.handler  # type: ignore[assignment]
+        self.condition = entry.condition
+        self.unpack = unpack
+        self.post = post
+        self.names = names
+        self.text = entry.text.encode()
+
+
+_names: dict[int, tuple[bytes, tuple[str, ...]]] = {}  # probe index -> ($$name, fields)
+
+
+def event_name(ev: Event) -> bytes:
+    return _names[ev[0]][0]
+
+
+def event_parms(ev: Event) -> bytes:
+    """``name=value`` for each field the handler reads: numbers in hex, strings quoted."""
+    names = _names[ev[0]][1]
+    parts = []
+    for i, name in enumerate(names):
+        v = ev[8 + i]
+        if isinstance(v, bytes):
+            parts.append(b'%s="%s"' % (name.encode(), v))
+        else:
+            parts.append(b"%s=0x%x" % (name.encode(), v & 0xFFFFFFFFFFFFFFFF))
+    return b" ".join(parts)
+
+
+def _layout(
+    index: int, entry: ProbeEntry, fmt: EventFormat, filters: tuple[Filter, ...]
+) -> tuple[ProgramSpec, Decoder]:
+    """The program spec and decoder of one trace probe, from the running kernel's
+    format of its event."""
+    from .kernel.programs import HEADER_SIZE, ProgramSpec, layout
+
+    fields = []
+    for name, kind in entry.fields:
+        f = fmt.field(name)
+        if f is None:
+            raise KernelError(
+                f"tracepoint {fmt.group}:{fmt.name} has no field '{name}' in this kernel "
+                f"(probe {entry.text})"
+            )
+        fields.append((f, kind))
+    copy = 8
+    for f, _ in fields:
+        copy = max(copy, f.offset + f.size)
+    if any(f.is_data_loc for f, _ in fields):
+        copy = min(fmt.size + DATA_LOC_EXTRA, fmt.max_copy_size)
+    strings = tuple(f.offset for f, kind in fields if kind == "user_string")
+    spec = ProgramSpec(
+        index,
+        "tracepoint",
+        copy_size=copy,
+        strings=strings,
+        string_slot=STRING_SLOT,
+        filters=filters,
+        wakeup=False,
+    )
+    _, status_at, slots = layout(spec)
+    # one struct over the header and the fields, in offset order
+    order = sorted(range(len(fields)), key=lambda i: fields[i][0].offset)
+    code = HEADER
+    pos = HEADER_SIZE
+    for i in order:
+        f, kind = fields[i]
+        at = HEADER_SIZE + f.offset
+        if at < pos:
+            raise KernelError(f"tracepoint {fmt.group}:{fmt.name}: overlapping fields")
+        code += "x" * (at - pos)
+        if kind == "string" and not f.is_data_loc:
+            code += f"{f.size}s"
+        elif f.is_data_loc:
+            code += "I"
+        else:
+            code += _CODES.get((f.size, f.signed), f"{f.size}s")
+        pos = at + f.size
+    st = struct.Struct(code)
+    reorder = order != sorted(order)
+    strings_at = [
+        (8 + i, status_at + 4 * n, slots[n])
+        for n, i in enumerate(i for i, (_, kind) in enumerate(fields) if kind == "user_string")
+    ]
+    text_fields = [(8 + i, f.is_data_loc) for i, (f, kind) in enumerate(fields) if kind == "string"]
+    post: Callable[[Event, Any, int], Event] | None = None
+    if reorder or strings_at or text_fields:
+
+        def post(ev: Event, data: Any, off: int) -> Event:
+            values = list(ev)
+            if reorder:
+                tail = values[8:]
+                for k, i in enumerate(order):
+                    values[8 + i] = tail[k]
+            for at, loc in text_fields:
+                v = values[at]
+                if loc:
+                    start = off + HEADER_SIZE + (v & 0xFFFF)
+                    v = bytes(data[start : start + (v >> 16)])
+                values[at] = _cstr(v)
+            if strings_at:
+                captured: dict[int, bytes | None] = {}
+                for at, status, slot in strings_at:
+                    ok = int.from_bytes(
+                        data[off + status : off + status + 4], "little", signed=True
+                    )
+                    addr = values[at]
+                    if ok > 0:
+                        captured[addr] = bytes(data[off + slot : off + slot + ok - 1])
+                    else:
+                        captured.setdefault(addr, None)
+                values.append(captured)
+            return tuple(values)
+
+    _names[index] = (fmt.name.encode(), tuple(name for name, _ in entry.fields))
+    return spec, Decoder(entry, st.unpack_from, post, tuple(n for n, _ in entry.fields))
+
+
+def kernel_filters(entry: ProbeEntry, fmt: EventFormat, target: int) -> tuple[Filter, ...]:
+    """The BPF tests of the filters pass 2 proved for ``entry`` (translator/kfilter.py):
+    ``target`` is target()."""
+    from .kernel.programs import Filter
+
+    out = []
+    for f in entry.filters:
+        what, op, value = f[0], f[1], f[2]
+        if value == "target":
+            value = target
+        if what == "field":
+            name, size, signed = f[3], f[4], f[5]
+            field = fmt.field(name)
+            if field is None or field.is_data_loc:
+                continue
+            size = size or field.size
+            if size > field.size or size not in (1, 2, 4, 8):
+                continue
+            if size == 8:
+                signed = True  # a long
+            elif not f[4]:
+                signed = field.signed
+            out.append(Filter("field", op, value, field.offset, size, signed))
+        elif what in ("pid", "tid", "uid", "gid", "comm"):
+            out.append(Filter(what, op, value))
+    return tuple(out)
+
+
+class EventSource:
+    """The kernel side of a run: programs attached, one ring buffer, a lost counter."""
+
+    def __init__(self, entries: list[ProbeEntry], ring_mb: int = DEFAULT_RING_MB) -> None:
+        self.entries = entries
+        self.ring_mb = ring_mb
+        self.decoders: list[Decoder] = []
+        self.objects: KernelObjects | None = None
+        self.ring: RingBuffer | None = None
+        self._lost_fd = -1
+
+    def start(self, target: int) -> None:
+        """Arm every probe: KernelError (one line) when this process or this kernel
+        cannot.  Nothing is left armed on failure."""
+        from .kernel import tracefs
+        from .kernel.session import KernelObjects, check_privileges
+
+        check_privileges()
+        formats = []
+        for entry in self.entries:
+            assert entry.event is not None
+            group, _, name = entry.event.partition(":")
+            try:
+                formats.append(tracefs.event_format(group, name))
+            except KernelError as err:
+                raise KernelError(f"probe {entry.text}: {err.message}") from None
+        objects = KernelObjects()
+        try:
+            size = 1 << max(12, (self.ring_mb * 1024 * 1024 - 1).bit_length())
+            self.ring = objects.ringbuf(size)
+            self._lost_fd = objects.lost_counter()
+            for i, (entry, fmt) in enumerate(zip(self.entries, formats, strict=True)):
+                spec, decoder = _layout(i, entry, fmt, kernel_filters(entry, fmt, target))
+                self.decoders.append(decoder)
+                objects.tracepoint(spec, fmt.id, self.ring, self._lost_fd, entry.text)
+        except BaseException:
+            objects.close()
+            raise
+        self.objects = objects
+
+    def fileno(self) -> int:
+        assert self.ring is not None
+        return self.ring.fileno()
+
+    def lost(self) -> int:
+        from .kernel import bpf
+
+        return bpf.read_lost(self._lost_fd) if self._lost_fd >= 0 else 0
+
+    def close(self) -> None:
+        if self.objects is not None:
+            self.objects.close()
+            self.objects = None
+            self.ring = None
