@@ -304,11 +304,9 @@ def test_runtime_python_is_accepted(tmp_path: Path) -> None:
     assert run(["--runtime=python", "-e", HELLO], tmp_path).out == b"hello\n"
 
 
-@pytest.mark.parametrize("flag", ["-L", "-l"])
-def test_unsupported_options(tmp_path: Path, flag: str) -> None:
-    assert fails([flag, "begin"], tmp_path, UsageError) == (
-        f"option {flag} is not supported by the python runtime"
-    )
+def test_list_probes(tmp_path: Path) -> None:
+    assert run(["-l", "begin"], tmp_path).out == b"begin\n"
+    assert run(["-L", "timer.s(1)"], tmp_path).out == b"timer.s(1)\n"
 
 
 def test_bad_define_value(tmp_path: Path) -> None:

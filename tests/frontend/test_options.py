@@ -379,8 +379,18 @@ def test_output_include_and_harmless_options() -> None:
 
 
 def test_unsupported_options_are_collected() -> None:
-    o = parse_options(["-L", "begin", "-l", "end", "--dump-functions", "-e", "x"])
-    assert o.unsupported == ["-L", "-l", "--dump-functions"]
+    o = parse_options(["--dump-functions", "-e", "x", "--dump-probe-aliases"])
+    assert o.unsupported == ["--dump-functions", "--dump-probe-aliases"]
+
+
+def test_list_options_make_the_script() -> None:
+    o = parse_options(["-L", "syscall.open"])
+    assert (o.list_probes, o.list_variables, o.script_text, o.last_pass) == (
+        "syscall.open",
+        True,
+        "probe syscall.open {}",
+        2,
+    )
 
 
 def test_no_global_var_display() -> None:

@@ -341,6 +341,7 @@ class Client:
                 suppress_warnings=o.suppress_warnings,
                 timeout=o.timeout,
                 buffer_mb=o.buffer_mb,
+                suppress_handler_errors=o.suppress_handler_errors,
             )
             # run-time messages name the script as the server saw it: name it as given
             err = _PathMapper(self.stderr, paths or {})

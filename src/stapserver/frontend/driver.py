@@ -341,6 +341,7 @@ class FrontEnd:
                 diagnostics=self.diag,
                 library=runtime_lib,
                 global_display=not o.no_global_display,
+                elide=not o.list_variables,
             )
         except SemanticError as err:
             errors, sep, last = err.message.rpartition("Pass 2: ")
@@ -355,6 +356,9 @@ class FrontEnd:
                 f"0 embeds, {_plural(len(program.globals), 'global')} "
                 f"{timer.memory()}{timer.times()}"
             )
+        if o.list_probes is not None:
+            self.write_out(probe_listing(program, o.list_variables))
+            return 0
         if o.last_pass == 2:
             self.write_out(pass2_listing(program, verbose=o.verbose > 0))
             return 0
@@ -400,6 +404,7 @@ class FrontEnd:
             suppress_warnings=o.suppress_warnings,
             timeout=o.timeout,
             buffer_mb=o.buffer_mb,
+            suppress_handler_errors=o.suppress_handler_errors,
         )
         output = None if o.output is None else str(self.cwd / o.output)
         rc = run_module_to(module, options, output, o.output or "", self.stdout, self.stderr)
@@ -452,6 +457,27 @@ def write_module(path: Path, code: str) -> None:
         write_atomic(path, code.encode("utf-8", "surrogateescape"))
     except OSError as err:
         raise InputError(f"Cannot write module file '{path}': {err.strerror}.") from None
+
+
+def probe_listing(program: Program, variables: bool) -> str:
+    """What ``-l`` prints (each probe point, as the script names it: an alias's name, or a
+    resolved point) and ``-L`` adds (each variable the handler can read, with its type:
+    the alias's locals, then an event's fields)."""
+    lines: set[str] = set()
+    for p in program.probes:
+        point = p.alias_name or p.spec.text
+        if not variables:
+            lines.add(point)
+            continue
+        words = [point]
+        for name, decl in program.body_locals.get(id(p.body), {}).items():
+            words.append(f"{name}:{decl.type if decl.type != 'unknown' else 'long'}")
+        if p.spec.event is not None:
+            for f in p.spec.event.fields:
+                if f.kind != "array":
+                    words.append(f"${f.name}:{'string' if f.kind == 'string' else 'long'}")
+        lines.add(" ".join(words))
+    return "".join(line + "\n" for line in sorted(lines))
 
 
 def pass2_listing(program: Program, verbose: bool = False) -> str:

@@ -76,7 +76,6 @@ HARMLESS_LONG = frozenset(
         "colour",
         "prologue-searching",
         "skip-badvars",
-        "suppress-handler-errors",
         "suppress-time-limits",
     ]
 )
@@ -129,6 +128,9 @@ class Options:
         self.privilege_set: bool = False
         self.compatible: str | None = None
         self.suppress_warnings: bool = False
+        self.suppress_handler_errors = False
+        self.list_probes: str | None = None  # -l/-L PROBE
+        self.list_variables = False  # -L
         self.guru: bool = False
         self.globals: list[tuple[str, str]] = []  # -G name=value
         self.help: bool = False
@@ -297,6 +299,11 @@ def parse_options(argv: list[str]) -> Options:
             o.compatible = v
         elif name == "--no-global-var-display":
             o.no_global_display = True
+        elif name in ("-l", "-L"):
+            o.list_probes = v
+            o.list_variables = name == "-L"
+        elif name == "--suppress-handler-errors":
+            o.suppress_handler_errors = True
         elif name[2:] in HARMLESS_LONG:
             pass
         else:
@@ -306,7 +313,10 @@ def parse_options(argv: list[str]) -> Options:
     if o.guru and o.privilege_set and o.privilege != "stapdev":
         raise UsageError(f"You can't specify -g and --privilege={o.privilege} together.")
     rest = list(operands)
-    if o.script_text is None and rest:
+    if o.list_probes is not None:  # the script is the probe point
+        o.script_text = f"probe {o.list_probes} {{}}"
+        o.last_pass = 2
+    elif o.script_text is None and rest:
         o.script_file = rest.pop(0)
     o.args = rest
     return o

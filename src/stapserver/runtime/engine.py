@@ -53,7 +53,15 @@ class _Abort(Exception):
 class RunOptions:
     """How to run a module: stap's options that matter at pass 5."""
 
-    __slots__ = ("buffer_mb", "command", "suppress_warnings", "target", "timeout", "verbose")
+    __slots__ = (
+        "buffer_mb",
+        "command",
+        "suppress_handler_errors",
+        "suppress_warnings",
+        "target",
+        "timeout",
+        "verbose",
+    )
 
     def __init__(
         self,
@@ -63,8 +71,10 @@ class RunOptions:
         suppress_warnings: bool = False,  # -w
         buffer_mb: int = 0,  # -s NUM: the kernel events' ring buffer, in MiB (0: default)
         timeout: int | None = None,  # -T SECONDS
+        suppress_handler_errors: bool = False,  # --suppress-handler-errors
     ) -> None:
         self.timeout = timeout
+        self.suppress_handler_errors = suppress_handler_errors
         self.buffer_mb = buffer_mb
         self.target = target
         self.command = command
@@ -90,6 +100,7 @@ class Session:
         self._buffer: list[bytes] = []
         self.out: Callable[[bytes], None] = self._buffer.append
         self.tapset = TapsetState()
+        self.tapset.out = self.out  # ansi.stp prints through it
         self.target = options.target
         self.pp = b""
         self.pn = b""
@@ -101,12 +112,16 @@ class Session:
         self._child_status: int | None = None
         self._release_fd: int | None = None
         self._child_started = False
+        self._child_stopped = False  # the session ended first, and stopped it
+        self.suppressed = 0  # errors --suppress-handler-errors kept quiet
         self._match: re.Match[bytes] | None = None
         self._match_ok = False
         self._stopping = False
         self._stopping_by_script = False
         self._warned: set[str] = set()
         self._events: EventSource | None = None
+        self._deadline: int | None = None  # -T: when the session ends (monotonic ns)
+        self._flooded = False  # the session ended with events still waiting
         self.events_handled = 0  # kernel events whose handlers ran
         self.events_ns = 0  # time spent running them
         self.events_lost = 0
@@ -205,6 +220,11 @@ class Session:
 
     def _count_error(self, err: ScriptError) -> None:
         self.errors += 1
+        if self.options.suppress_handler_errors:
+            self.suppressed += 1
+            # as if each handler were in try { ... } catch { next }: counted, reported
+            # at the end, never printed and never ending the session (MAXERRORS)
+            return
         self._report(err)
         if self.errors > self.settings["MAXERRORS"]:
             self._stopping = True
@@ -228,8 +248,10 @@ class Session:
         ends = [p for p in be if p.kind == "end"]
         error_probes = [p for p in be if p.kind == "error"]
         timers = [p for p in probes if p.kind == "timer"]
-        traces = [p for p in probes if p.kind == "trace"]
+        traces = [p for p in probes if p.kind in ("trace", "perf")]
         old_handlers = self._install_signals()
+        if self.options.timeout is not None:  # -T
+            self._deadline = time.monotonic_ns() + self.options.timeout * 1_000_000_000
         try:
             if self.options.command is not None:
                 self._spawn(self.options.command)
@@ -244,8 +266,8 @@ class Session:
                 self._release()
                 self._loop(timers, budget)
             if self._events is not None:
-                if not self._stopping_by_script:
-                    self._drain(budget)
+                if not (self._stopping_by_script or self._flooded or self.state == "error"):
+                    self._drain(self.settings["MAXACTION"])
                 self._disarm()
             if self.state != "error":
                 self.state = "stopping"
@@ -261,11 +283,11 @@ class Session:
             self._disarm()
             self._restore_signals(old_handlers)
             self._finish_child()
-        failed = bool(self.errors)
+        failed = self.errors > self.suppressed
         if self.errors or self.skipped:
             self._warning(f"Number of errors: {self.errors}, skipped probes: {self.skipped}")
         status = self._child_status
-        if status is not None and self._child_started:
+        if status is not None and self._child_started and not self._child_stopped:
             if os.WIFEXITED(status) and os.WEXITSTATUS(status) != 0:
                 self._warning(f"Child process exited with status {os.WEXITSTATUS(status)}")
                 failed = True
@@ -294,9 +316,12 @@ class Session:
 
         for i, p in enumerate(timers):
             heapq.heappush(heap, (now + interval(p), i, p))
-        # select(2) sleeps to the microsecond; epoll and poll round up to milliseconds
-        sel = selectors.SelectSelector()
         rfd, wfd = os.pipe()
+        # select(2) sleeps to the microsecond; epoll and poll round up to milliseconds,
+        # but select takes no descriptor past 1023 (kernel events hold many)
+        sel: selectors.BaseSelector = (
+            selectors.SelectSelector() if wfd < 1000 else selectors.PollSelector()
+        )
         os.set_blocking(rfd, False)
         os.set_blocking(wfd, False)
         old_fd = signal.set_wakeup_fd(wfd)
@@ -309,9 +334,7 @@ class Session:
             except OSError:
                 pidfd = None
         poll = 0.001
-        deadline = None
-        if self.options.timeout is not None:  # -T
-            deadline = time.monotonic_ns() + self.options.timeout * 1_000_000_000
+        deadline = self._deadline
         try:
             while not self._stopping and self._signal is None:
                 now = time.monotonic_ns()
@@ -337,7 +360,9 @@ class Session:
                 if self._events is not None:
                     # the programs do not wake us (cheaper for the traced tasks): poll,
                     # more often while events flow
-                    poll = 0.001 if self._drain(budget) else min(poll * 2, 0.016)
+                    # kernel events are not interruptible: stap's MAXACTION holds there
+                    drained = self._drain(self.settings["MAXACTION"])
+                    poll = 0.001 if drained else min(poll * 2, 0.016)
                     if self._stopping:
                         break
                     timeout = poll if timeout is None else min(timeout, poll)
@@ -373,6 +398,8 @@ class Session:
             self._events = None
             try:
                 self.events_lost = source.lost()
+                if self._flooded:  # what was waiting when -T or a signal ended it
+                    self.events_lost += source.pending()
                 self.skipped += self.events_lost
             finally:
                 source.close()
@@ -440,6 +467,12 @@ class Session:
                 if cons - freed > 1 << 20:  # give the kernel room as we go
                     release[0] = freed = cons
                     prod = int(ring._prod[0])
+                    # a flood must not hold off -T or a signal
+                    if self._signal is not None or (
+                        self._deadline is not None and time.monotonic_ns() >= self._deadline
+                    ):
+                        self._stopping = self._flooded = True
+                        break
         finally:
             tapset.EV = None
             release[0] = cons
@@ -508,6 +541,7 @@ class Session:
     def _finish_child(self) -> None:
         """The session is over: a command still running is told to stop, then reaped."""
         if self._child is not None and self._child_status is None and self._child_started:
+            self._child_stopped = True
             try:  # noqa: SIM105 - contextlib would be one more import
                 os.kill(self._child, signal.SIGTERM)
             except ProcessLookupError:
@@ -530,22 +564,32 @@ class Session:
             self._stopping = True
 
 
-_SHELL_SYNTAX = frozenset("|&;<>(){}`\n*?[~")
-
-
 def command_argv(command: str) -> list[str]:
-    """How ``-c CMD`` is executed: the words of a plain command line (as wordexp(3)
-    would give them, variables expanded), else ``sh -c CMD``."""
-    if not any(ch in _SHELL_SYNTAX for ch in command) and "$(" not in command:
-        import shlex
+    """How ``-c CMD`` is executed: as staprun does, the words of a plain command line
+    (wordexp(3): quotes, variables, file name patterns), else ``sh -c CMD`` (unquoted
+    shell syntax: ``;``, ``|``, ``&``, redirections, command substitution...)."""
+    import shlex
 
-        try:
-            words = [os.path.expandvars(w) for w in shlex.split(command)]
-        except ValueError:
-            words = []
-        if words:
-            return words
-    return ["/bin/sh", "-c", command]
+    if "`" in command or "$(" in command or "\n" in command:
+        return ["/bin/sh", "-c", command]
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        words = list(lexer)
+    except ValueError:  # an unterminated quote: the shell will say so
+        return ["/bin/sh", "-c", command]
+    if not words or any(w and all(ch in "();<>|&" for ch in w) for w in words):
+        return ["/bin/sh", "-c", command]
+    out: list[str] = []
+    for word in words:
+        word = os.path.expandvars(word)
+        if any(ch in word for ch in "*?["):
+            import glob
+
+            out += sorted(glob.glob(word)) or [word]
+        else:
+            out.append(word)
+    return out
 
 
 def run_module(module: Any, options: RunOptions, out: IO[bytes], err: TextOut) -> int:

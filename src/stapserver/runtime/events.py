@@ -42,6 +42,13 @@ _CODES.update({(4, False): "I", (4, True): "i", (8, False): "q", (8, True): "q"}
 Event = tuple[Any, ...]
 
 
+class _PerfSample:
+    """The last item of a perf sample's event tuple (after ip, user mode, address)."""
+
+
+PERF = _PerfSample()
+
+
 def _cstr(raw: bytes) -> bytes:
     nul = raw.find(b"\0")
     return raw if nul < 0 else raw[:nul]
@@ -223,9 +230,11 @@ class EventSource:
         from .kernel.session import KernelObjects, check_privileges
 
         check_privileges()
-        formats = []
+        formats: list[EventFormat | None] = []
         for entry in self.entries:
-            assert entry.event is not None
+            if entry.event is None:  # perf
+                formats.append(None)
+                continue
             group, _, name = entry.event.partition(":")
             try:
                 formats.append(tracefs.event_format(group, name))
@@ -237,17 +246,61 @@ class EventSource:
             self.ring = objects.ringbuf(size)
             self._lost_fd = objects.lost_counter()
             for i, (entry, fmt) in enumerate(zip(self.entries, formats, strict=True)):
+                if fmt is None:
+                    self._sample(objects, i, entry)
+                    continue
                 spec, decoder = _layout(i, entry, fmt, kernel_filters(entry, fmt, target))
                 self.decoders.append(decoder)
                 objects.tracepoint(spec, fmt.id, self.ring, self._lost_fd, entry.text)
         except BaseException:
             objects.close()
+            self.ring = None
+            self._lost_fd = -1
             raise
         self.objects = objects
+
+    def _sample(self, objects: KernelObjects, index: int, entry: ProbeEntry) -> None:
+        """A perf probe: a sampling program on every CPU."""
+        from .kernel.programs import ProgramSpec
+
+        assert entry.perf is not None and self.ring is not None
+        type_, config, period, freq = entry.perf
+        spec = ProgramSpec(index, "perf", wakeup=False)
+        st = struct.Struct(HEADER + "QQQ")
+
+        def post(ev: Event, data: Any, off: int) -> Event:
+            return (*ev, PERF)
+
+        self.decoders.append(Decoder(entry, st.unpack_from, post, ()))
+        _names[index] = (entry.text.encode(), ())
+        objects.sampling(
+            spec,
+            type_,
+            config,
+            self.ring,
+            self._lost_fd,
+            period=period or None,
+            freq=freq or None,
+            what=f"probe {entry.origin}",
+        )
 
     def fileno(self) -> int:
         assert self.ring is not None
         return self.ring.fileno()
+
+    def pending(self) -> int:
+        """How many records wait in the ring (committed, not discarded)."""
+        ring = self.ring
+        if ring is None:
+            return 0
+        cons, prod, n = int(ring._cons[0]), int(ring._prod[0]), 0
+        while cons < prod:
+            word = ring._hdr[(cons & ring._mask) >> 2]
+            if word & 0x80000000:
+                break
+            n += not word & 0x40000000
+            cons += ((word & 0x3FFFFFFF) + 15) & ~7
+        return n
 
     def lost(self) -> int:
         from .kernel import bpf

@@ -69,6 +69,7 @@ class ProbeEntry:
         "jiffies",
         "kind",
         "origin",
+        "perf",
         "randomize_ns",
         "sequence",
         "text",
@@ -89,6 +90,7 @@ class ProbeEntry:
         event: str | None = None,  # trace: "group:name" of the kernel tracepoint
         fields: tuple[tuple[str, str], ...] = (),  # trace: (name, kind) of fields read
         filters: tuple[tuple[Any, ...], ...] = (),  # trace: what the kernel may test
+        perf: tuple[int, int, int, int] | None = None,  # perf: type, config, period, freq
     ) -> None:
         self.kind = kind
         self.text = text
@@ -103,6 +105,7 @@ class ProbeEntry:
         self.event = event
         self.fields = fields
         self.filters = filters
+        self.perf = perf
 
 
 class Program:

@@ -46,6 +46,7 @@ from stapserver.runtime.base import ScriptError, unsigned, wrap
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # at run time, __getattr__ (at the end) imports them on first use
+    from collections.abc import Callable
     from typing import Any
 
     from .signatures import FUNCTIONS as FUNCTIONS
@@ -106,7 +107,9 @@ class TapsetState:
     * the seed of :func:`randint`'s generator (``_stp_random_u``),
     * the time zone staprun sends at start-up (:func:`tz_gmtoff`, :func:`tz_name`),
     * ``indent.stp``'s and ``stopwatch.stp``'s global arrays,
-    * the pid :func:`stp_pid` reports.
+    * the pid :func:`stp_pid` reports,
+    * ``out``, where the ansi.stp functions print: the session's output, set by the
+      engine (None: they raise an error).
 
     ``seed`` fixes the random seed (stap seeds with ``jiffies`` on first use); the time
     zone and ``stp_pid`` are taken from the running process unless given.
@@ -138,6 +141,8 @@ class TapsetState:
         self.indent_timestamps: dict[int, int] = {}
         self.stopwatch_start: dict[bytes, int] = {}
         self.stopwatch_acc: dict[bytes, int] = {}
+        # where ansi.stp's functions print: the session's output (the engine sets it)
+        self.out: Callable[[bytes], None] | None = None
 
     def strsep(self, delim: bytes) -> bytes | None:
         """C's ``strsep(&tok_start, delim)`` on the tokenizer's buffer."""
@@ -1348,3 +1353,520 @@ def user_short(addr: int) -> int:
 def user_char(addr: int) -> int:
     """``user_char:long(addr:long)``."""
     return _user_number(addr, 1, True, "user char")
+
+
+# --------------------------------------------------------------------------------------
+# Addresses: context.stp, context-symbols.stp.  In a perf (sampling) handler the event
+# tuple goes on with the sampled ip, whether the task was in user mode, and the sample's
+# address (runtime/events.py); elsewhere there is no probed address.
+# --------------------------------------------------------------------------------------
+
+
+def _sample() -> tuple[Any, ...] | None:
+    ev = EV
+    if ev is not None and type(ev[-1]).__name__ == "_PerfSample":
+        return ev
+    return None
+
+
+def addr() -> int:
+    """``addr:long()``: the address the sampled task was at (0 outside perf probes)."""
+    ev = _sample()
+    return 0 if ev is None else wrap(int(ev[8]))
+
+
+def uaddr() -> int:
+    """``uaddr:long()``: the user-space address the sampled task was at (0 when it was
+    in the kernel, or outside perf probes)."""
+    ev = _sample()
+    return 0 if ev is None or not ev[9] else wrap(int(ev[8]))
+
+
+def user_mode() -> int:
+    """``user_mode:long()``: 1 when the sampled task was in user mode."""
+    ev = _sample()
+    return 0 if ev is None else int(ev[9])
+
+
+def symname(address: int) -> bytes:
+    """``symname:string(addr:long)``: the kernel function at ``addr``, else the address
+    in hex."""
+    from .symbols import kernel_symbol
+
+    name = kernel_symbol(address)
+    return b"0x%x" % (address & _U64) if name is None else name.encode()
+
+
+def symdata(address: int) -> bytes:
+    """``symdata:string(addr:long)``: the function, or the address in hex (no offsets:
+    the python runtime knows no symbol sizes)."""
+    return symname(address)
+
+
+def probefunc() -> bytes:
+    """``probefunc:string()``: in a perf handler, the kernel function the sampled task
+    was in ("" in user mode); elsewhere ""."""
+    ev = _sample()
+    if ev is None or ev[9]:
+        return b""
+    from .symbols import kernel_symbol
+
+    return (kernel_symbol(int(ev[8])) or "").encode()
+
+
+# --------------------------------------------------------------------------------------
+# ansi.stp: escape sequences, printed to the script's output (TapsetState.out)
+# --------------------------------------------------------------------------------------
+
+
+def _print(state: TapsetState, data: bytes) -> None:
+    out = state.out
+    if out is None:
+        raise ScriptError("the session gave the tapset no output to print to")
+    out(data)
+
+
+def ansi_clear_screen(state: TapsetState) -> None:
+    """``ansi_clear_screen()``: cursor to 1,1, screen cleared."""
+    _print(state, b"\033[1;1H\033[J")
+
+
+def ansi_set_color(state: TapsetState, fg: int) -> None:
+    """``ansi_set_color(fg:long)``."""
+    _print(state, b"\033[%dm" % fg)
+
+
+def ansi_set_color2(state: TapsetState, fg: int, bg: int) -> None:
+    """``ansi_set_color(fg:long, bg:long)`` (and ``ansi_set_color2``)."""
+    _print(state, b"\033[%d;%dm" % (bg, fg))
+
+
+def ansi_set_color3(state: TapsetState, fg: int, bg: int, attr: int) -> None:
+    """``ansi_set_color(fg:long, bg:long, attr:long)`` (and ``ansi_set_color3``)."""
+    attr_str = b";%dm" % attr if attr else b"m"
+    _print(state, b"\033[%d;%d%s" % (bg, fg, attr_str))
+
+
+def ansi_reset_color(state: TapsetState) -> None:
+    """``ansi_reset_color()``: ``ansi_set_color(0, 0, 0)``."""
+    ansi_set_color3(state, 0, 0, 0)
+
+
+def ansi_new_line(state: TapsetState) -> None:
+    """``ansi_new_line()``."""
+    _print(state, b"\n")
+
+
+def ansi_cursor_move(state: TapsetState, x: int, y: int) -> None:
+    """``ansi_cursor_move(x:long, y:long)``."""
+    _print(state, b"\033[%d;%dH" % (y, x))
+
+
+def ansi_cursor_hide(state: TapsetState) -> None:
+    """``ansi_cursor_hide()``."""
+    _print(state, b"\033[>5I")
+
+
+def ansi_cursor_save(state: TapsetState) -> None:
+    """``ansi_cursor_save()``."""
+    _print(state, b"\033[s")
+
+
+def ansi_cursor_restore(state: TapsetState) -> None:
+    """``ansi_cursor_restore()``."""
+    _print(state, b"\033[u")
+
+
+def ansi_cursor_show(state: TapsetState) -> None:
+    """``ansi_cursor_show()``."""
+    _print(state, b"\033[>5h")
+
+
+# --------------------------------------------------------------------------------------
+# conversions.stp on record strings.  A tracepoint's string field (``irq_handler.entry``'s
+# ``dev_name``...) is a string in the python runtime where stap gives its kernel address
+# for kernel_string() to read; these take that string.  On a number (a kernel address)
+# they are not defined: the python runtime cannot read kernel memory.
+# --------------------------------------------------------------------------------------
+
+
+def kernel_string(s: bytes) -> bytes:
+    """``kernel_string:string(addr)`` given the string a record field holds."""
+    return s
+
+
+def kernel_string_err(s: bytes, err: bytes) -> bytes:
+    """``kernel_string:string(addr, err_msg)`` (and ``kernel_string2``) on a record string."""
+    return s
+
+
+def kernel_string_n(s: bytes, n: int) -> bytes:
+    """``kernel_string_n:string(addr, n)`` on a record string: at most n bytes."""
+    return s[: max(0, n)]
+
+
+def kernel_string_quoted(s: bytes, *, maxstringlen: int = MAXSTRINGLEN) -> bytes:
+    """``kernel_string_quoted:string(addr)`` on a record string."""
+    return string_quoted(s, maxstringlen=maxstringlen)
+
+
+# --------------------------------------------------------------------------------------
+# uconversions.stp: fixed-size integers in user memory
+# --------------------------------------------------------------------------------------
+
+
+def user_ushort(addr: int) -> int:
+    """``user_ushort:long(addr:long)``."""
+    return _user_number(addr, 2, False, "user ushort")
+
+
+def user_ulong(addr: int) -> int:
+    """``user_ulong:long(addr:long)``."""
+    return wrap(_user_number(addr, 8, False, "user ulong"))
+
+
+def user_int8(addr: int) -> int:
+    """``user_int8:long(addr:long)``."""
+    return _user_number(addr, 1, True, "user int8_t")
+
+
+def user_uint8(addr: int) -> int:
+    """``user_uint8:long(addr:long)``."""
+    return _user_number(addr, 1, False, "user uint8_t")
+
+
+def user_int16(addr: int) -> int:
+    """``user_int16:long(addr:long)``."""
+    return _user_number(addr, 2, True, "user int16_t")
+
+
+def user_uint16(addr: int) -> int:
+    """``user_uint16:long(addr:long)``."""
+    return _user_number(addr, 2, False, "user uint16_t")
+
+
+def user_int32(addr: int) -> int:
+    """``user_int32:long(addr:long)``."""
+    return _user_number(addr, 4, True, "user int32_t")
+
+
+def user_uint32(addr: int) -> int:
+    """``user_uint32:long(addr:long)``."""
+    return _user_number(addr, 4, False, "user uint32_t")
+
+
+def user_int64(addr: int) -> int:
+    """``user_int64:long(addr:long)``."""
+    return _user_number(addr, 8, True, "user int64_t")
+
+
+def user_uint64(addr: int) -> int:
+    """``user_uint64:long(addr:long)`` (wrapped to a signed stap long, as in stap)."""
+    return wrap(_user_number(addr, 8, False, "user uint64_t"))
+
+
+# --------------------------------------------------------------------------------------
+# task.stp, task_time.stp, proc_mem.stp, pstrace.stp: tasks by handle.
+#
+# stap's task functions take a ``struct task_struct *`` and read the kernel's structure;
+# the python runtime cannot read kernel memory.  Instead task_current() and pid2task()
+# return a *task handle*: TASK_HANDLE + the thread id (TASK_HANDLE + 0 is the idle task,
+# pid 0, as init's parent is in the kernel), and the task_* functions answer for a handle
+# from the kernel event being handled when it is the event's task (pid, uid, gid, comm,
+# cpu, as captured when it fired) and otherwise from /proc/TID, read when the handler
+# runs (the task may have changed, or gone: then a ScriptError says so, rather than
+# a made-up value).  Any other number (a kernel address from a tracepoint's pointer
+# field, 0) is refused with an error.  task_parent() gives the parent process's main
+# thread (stap: the thread that forked).
+# --------------------------------------------------------------------------------------
+
+TASK_HANDLE = 0x7A5C_0000_0000_0000
+"""task_current() is TASK_HANDLE + tid: positive, never 0, far from kernel addresses."""
+_TASK_TID_LIMIT = 1 << 32
+
+
+def _handle_tid(task: int, what: str) -> int:
+    tid = task - TASK_HANDLE
+    if 0 <= tid < _TASK_TID_LIMIT:
+        return tid
+    raise ScriptError(
+        f"{what}: 0x{task & _U64:x} is not a task the python runtime knows (it cannot read "
+        "a kernel task_struct; task_current() and pid2task() give tasks it can describe)"
+    )
+
+
+def _current_tid() -> int:
+    ev = EV
+    if ev is not None:
+        return int(ev[2])
+    import threading
+
+    return threading.get_native_id()
+
+
+def _event_task(tid: int) -> tuple[Any, ...] | None:
+    """The event being handled, when its task is ``tid``."""
+    ev = EV
+    return ev if ev is not None and int(ev[2]) == tid else None
+
+
+def _task_status(tid: int, key: bytes, what: str) -> list[bytes]:
+    """The fields of a /proc/TID/status line; a ScriptError when the task is gone."""
+    data = _read_file(f"/proc/{tid}/status")
+    if data is not None:
+        for line in data.splitlines():
+            if line.startswith(key):
+                return line[len(key) :].split()
+    raise ScriptError(f"{what}: task {tid} has exited (the python runtime reads it in /proc)")
+
+
+def _task_stat(tid: int, what: str) -> list[bytes]:
+    """/proc/TID/stat after the command: state is [0], ppid [1]..."""
+    stat = _read_file(f"/proc/{tid}/stat")
+    if stat is None:
+        raise ScriptError(f"{what}: task {tid} has exited (the python runtime reads it in /proc)")
+    return stat[stat.rfind(b")") + 2 :].split()
+
+
+def task_current() -> int:
+    """``task_current:long()``: a handle of the current task (see above)."""
+    return TASK_HANDLE + _current_tid()
+
+
+def pid2task(pid: int) -> int:
+    """``pid2task:long(pid:long)``: a handle of the task with that id, 0 if none."""
+    if pid <= 0 or pid >= _TASK_TID_LIMIT:
+        return 0
+    if _event_task(pid) is None and not os.path.exists(f"/proc/{pid}/stat"):
+        return 0
+    return TASK_HANDLE + pid
+
+
+def task_tid(task: int) -> int:
+    """``task_tid:long(task:long)``: the task's thread id."""
+    return _handle_tid(task, "task_tid")
+
+
+def task_pid(task: int) -> int:
+    """``task_pid:long(task:long)``: the task's process id (tgid)."""
+    tid = _handle_tid(task, "task_pid")
+    ev = _event_task(tid)
+    if ev is not None:
+        return int(ev[3])
+    if tid == 0:
+        return 0
+    return int(_task_status(tid, b"Tgid:", "task_pid")[0])
+
+
+def task_parent(task: int) -> int:
+    """``task_parent:long(task:long)``: the parent process's (main thread's) handle."""
+    tid = _handle_tid(task, "task_parent")
+    if tid == 0:
+        return task  # the idle task is its own parent
+    return TASK_HANDLE + int(_task_status(tid, b"PPid:", "task_parent")[0])
+
+
+def task_execname(task: int) -> bytes:
+    """``task_execname:string(task:long)``: the task's comm."""
+    tid = _handle_tid(task, "task_execname")
+    ev = _event_task(tid)
+    if ev is not None:
+        raw: bytes = ev[7]
+        nul = raw.find(b"\0")
+        return raw if nul < 0 else raw[:nul]
+    if tid == 0:
+        return b"swapper/%d" % cpu()
+    comm = _comm(f"/proc/{tid}/comm")
+    if comm is None:
+        raise ScriptError(f"task_execname: task {tid} has exited (read in /proc)")
+    return comm
+
+
+def _task_id(task: int, what: str, key: bytes, index: int, ev_index: int | None) -> int:
+    tid = _handle_tid(task, what)
+    ev = _event_task(tid)
+    if ev is not None and ev_index is not None:
+        return int(ev[ev_index])
+    if tid == 0:
+        return 0
+    return int(_task_status(tid, key, what)[index])
+
+
+def task_uid(task: int) -> int:
+    """``task_uid:long(task:long)``: the task's real user id."""
+    return _task_id(task, "task_uid", b"Uid:", 0, 4)
+
+
+def task_euid(task: int) -> int:
+    """``task_euid:long(task:long)``: the task's effective user id."""
+    return _task_id(task, "task_euid", b"Uid:", 1, None)
+
+
+def task_gid(task: int) -> int:
+    """``task_gid:long(task:long)``: the task's real group id."""
+    return _task_id(task, "task_gid", b"Gid:", 0, 5)
+
+
+def task_egid(task: int) -> int:
+    """``task_egid:long(task:long)``: the task's effective group id."""
+    return _task_id(task, "task_egid", b"Gid:", 1, None)
+
+
+def task_prio(task: int) -> int:
+    """``task_prio:long(task:long)``: ``prio - MAX_RT_PRIO`` (/proc's priority field)."""
+    tid = _handle_tid(task, "task_prio")
+    return int(_task_stat(tid, "task_prio")[15])
+
+
+def task_nice(task: int) -> int:
+    """``task_nice:long(task:long)``: the task's nice value."""
+    tid = _handle_tid(task, "task_nice")
+    return int(_task_stat(tid, "task_nice")[16])
+
+
+def task_cpu(task: int) -> int:
+    """``task_cpu:long(task:long)``: the cpu the task is on (last ran on)."""
+    tid = _handle_tid(task, "task_cpu")
+    ev = _event_task(tid)
+    if ev is not None:
+        return int(ev[1])
+    return int(_task_stat(tid, "task_cpu")[36])
+
+
+def pstrace(task: int) -> bytes:
+    """``pstrace:string(task:long)``: `` comm(pid)`` for the task and each parent up to
+    (not including) init."""
+    trace = b""
+    while task_pid(task) > 1:
+        trace += b" %s(%d)" % (task_execname(task), task_pid(task))
+        task = task_parent(task)
+    return trace
+
+
+def _clock_ticks_ns(ticks: bytes) -> int:
+    return int(ticks) * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+
+
+def _task_times(tid: int) -> tuple[int, int]:
+    """(utime, stime) of a thread in ns (clock-tick resolution), (0, 0) when gone."""
+    stat = _read_file(f"/proc/{tid}/stat")
+    if stat is None:
+        return 0, 0
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return _clock_ticks_ns(fields[11]), _clock_ticks_ns(fields[12])
+
+
+def task_utime() -> int:
+    """``task_utime:long()``: the current thread's user time, ns (when the handler runs,
+    to the clock tick)."""
+    return _task_times(_current_tid())[0]
+
+
+def task_utime_tid(tid: int) -> int:
+    """``task_utime:long(tid:long)``: that thread's user time, ns; 0 if none."""
+    return _task_times(tid)[0] if tid > 0 else 0
+
+
+def task_stime() -> int:
+    """``task_stime:long()``: the current thread's system time, ns (to the clock tick)."""
+    return _task_times(_current_tid())[1]
+
+
+def task_stime_tid(tid: int) -> int:
+    """``task_stime:long(tid:long)``: that thread's system time, ns; 0 if none."""
+    return _task_times(tid)[1] if tid > 0 else 0
+
+
+def cputime_to_msecs(cputime: int) -> int:
+    """``cputime_to_msecs:long(cputime:long)``: ns to ms."""
+    return _cdiv(cputime, 1_000_000)
+
+
+def _statm(pid: int) -> list[int] | None:
+    """/proc/PID/statm: size resident shared text lib data dt, in pages."""
+    data = _read_file(f"/proc/{pid}/statm")
+    if not data:
+        return None
+    return [int(x) for x in data.split()]
+
+
+def _current_pid() -> int:
+    ev = EV
+    return os.getpid() if ev is None else int(ev[3])
+
+
+def _proc_mem(pid: int, index: int) -> int:
+    statm = _statm(pid) if pid > 0 else None
+    return 0 if statm is None else statm[index]
+
+
+def proc_mem_size() -> int:
+    """``proc_mem_size:long()``: the current process's virtual memory, pages."""
+    return _proc_mem(_current_pid(), 0)
+
+
+def proc_mem_size_pid(pid: int) -> int:
+    """``proc_mem_size:long(pid:long)``: 0 when there is no such process."""
+    return _proc_mem(pid, 0)
+
+
+def proc_mem_rss() -> int:
+    """``proc_mem_rss:long()``: resident pages of the current process."""
+    return _proc_mem(_current_pid(), 1)
+
+
+def proc_mem_rss_pid(pid: int) -> int:
+    """``proc_mem_rss:long(pid:long)``."""
+    return _proc_mem(pid, 1)
+
+
+def proc_mem_shr() -> int:
+    """``proc_mem_shr:long()``: shared (file and shmem) resident pages."""
+    return _proc_mem(_current_pid(), 2)
+
+
+def proc_mem_shr_pid(pid: int) -> int:
+    """``proc_mem_shr:long(pid:long)``."""
+    return _proc_mem(pid, 2)
+
+
+def proc_mem_txt() -> int:
+    """``proc_mem_txt:long()``: pages of code."""
+    return _proc_mem(_current_pid(), 3)
+
+
+def proc_mem_txt_pid(pid: int) -> int:
+    """``proc_mem_txt:long(pid:long)``."""
+    return _proc_mem(pid, 3)
+
+
+def proc_mem_data() -> int:
+    """``proc_mem_data:long()``: pages of data and stack."""
+    return _proc_mem(_current_pid(), 5)
+
+
+def proc_mem_data_pid(pid: int) -> int:
+    """``proc_mem_data:long(pid:long)``."""
+    return _proc_mem(pid, 5)
+
+
+def _proc_mem_string(pid: int) -> bytes:
+    statm = (_statm(pid) if pid > 0 else None) or [0] * 7
+    size, rss, shr, txt, _lib, data = statm[:6]
+    return b"size: %s, rss: %s, shr: %s, txt: %s, data: %s" % (
+        pages_to_string(size),
+        pages_to_string(rss),
+        pages_to_string(shr),
+        pages_to_string(txt),
+        pages_to_string(data),
+    )
+
+
+def proc_mem_string() -> bytes:
+    """``proc_mem_string:string()``: the current process's memory, human readable."""
+    return _proc_mem_string(_current_pid())
+
+
+def proc_mem_string_pid(pid: int) -> bytes:
+    """``proc_mem_string:string(pid:long)``."""
+    return _proc_mem_string(pid)

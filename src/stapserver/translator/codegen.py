@@ -23,7 +23,7 @@ from ..runtime.tapset import lookup as tapset_lookup
 from . import ast, deep
 from .ast import LONG, STATS, STRING
 from .kfilter import kernel_filters
-from .semantic import DerivedProbe, Program, _expr_children, _walk_expr, _walk_stmts
+from .semantic import EVENT_KINDS, DerivedProbe, Program, _expr_children, _walk_expr, _walk_stmts
 from .source import DiagnosticPrinter
 from .tracepoints import TraceField
 
@@ -31,6 +31,8 @@ ABI = 2
 # The event tuple a kernel.trace handler gets (runtime/events.py): the probe's
 # index, cpu, tid, pid, uid, gid, time (ns), comm, then the fields the handler reads.
 EVENT_HEADER = 8
+# a perf sample's tuple goes on with ip, user mode (0/1), the sample's address
+PERF_CONTEXT = {"addr": "_ev[8]", "uaddr": "(_ev[8] if _ev[9] else 0)", "user_mode": "_ev[9]"}
 EVENT_CONTEXT = {
     "cpu": "_ev[1]",
     "tid": "_ev[2]",
@@ -277,6 +279,7 @@ class CodeGenerator:
         # in a kernel.trace handler: where each field it reads is in the event tuple
         self.ev_fields: dict[str, int] | None = None
         self.pp_text: bytes | None = None  # ... and what pp() is there
+        self.perf_probe = False  # ... in a perf (sampling) handler
 
     def pass3_error(self, message: str, tok: object) -> None:
         """What stap finds only when it translates (pass 3)."""
@@ -351,6 +354,8 @@ class CodeGenerator:
                 cond = f"c_{i}"
             s = probe.spec
             kernel = ""
+            if s.perf is not None:
+                kernel = f", perf={s.perf!r}"
             if s.event is not None:
                 fields = tuple((f.name, f.kind) for f in self.p.body_fields.get(id(probe.body), ()))
                 filters = tuple(kernel_filters(probe.body)) if probe.condition is None else ()
@@ -538,14 +543,16 @@ class CodeGenerator:
             self.fn.local_names.append(self.var(decl))
         params = "_budget"
         self.ev_fields = None
-        if probe.spec.event is not None:
+        if probe.spec.kind in EVENT_KINDS:
             params = "_budget, _ev"
             fields = self.p.body_fields.get(id(probe.body), [])
             self.ev_fields = {f.name: EVENT_HEADER + i for i, f in enumerate(fields)}
             self.pp_text = probe.spec.text.encode()
+            self.perf_probe = probe.spec.kind == "perf"
         self.stmt(probe.body, body, 2)
         self.record(0, _stmt_tok(probe.body), body, 2, update=True)
         self.ev_fields = self.pp_text = None
+        self.perf_probe = False
         lines: list[str] = []
         self._header(lines, f"    def {name}({params}):", body)
         lines.append("")
@@ -1342,12 +1349,14 @@ class CodeGenerator:
             return "S.target"
         if self.ev_fields is not None and name in EVENT_CONTEXT:
             return EVENT_CONTEXT[name]
+        if self.perf_probe and name in PERF_CONTEXT:
+            return PERF_CONTEXT[name]
         if name == "pp":
             return "S.pp" if self.pp_text is None else repr(self.pp_text)
         if name == "pn":
             return "S.pn"
         if name in ("ppfunc", "probefunc"):
-            return "b''"
+            return "_rt.tapset.probefunc()" if self.perf_probe else "b''"
         if name == "matched":
             return f"S.matched({args[0]}, {TAPSET_WHERE['matched']!r})"
         if name == "matched_str":

@@ -112,6 +112,7 @@ class PointSpec:
     jiffies: int = 0  # timer.jiffies: interval in jiffies (converted with HZ at run time)
     hz: int = 0  # timer.hz: firings per second
     event: TraceEvent | None = None  # trace: the kernel tracepoint
+    perf: tuple[int, int, int, int] | None = None  # perf: type, config, period, freq
 
 
 def _number_arg(comp: ast.Component) -> int | None:
@@ -147,6 +148,8 @@ def resolve_builtin(point: ast.ProbePoint, hz: int) -> list[PointSpec]:
     heads = [name for name in TOP_LEVEL if _matches(first.functor, name)]
     if first.functor == "kernel" and len(comps) > 1:
         return _resolve_kernel(comps)
+    if first.functor == "perf" and first.arg is None:
+        return [_resolve_perf(comps)]
     if first.functor in FUNCTION_PROBES:
         raise ProbeError(_no_function_probes(comps), first.tok)
     if not heads:
@@ -203,6 +206,101 @@ def _resolve_kernel(comps: list[ast.Component]) -> list[PointSpec]:
     return [PointSpec("trace", f'kernel.trace("{e.group}:{e.name}")', event=e) for e in events]
 
 
+# perf.sw.NAME and perf.hw.NAME: (type, config) as SystemTap's perf.stp names them
+PERF_NAMES = {
+    "hw": (
+        0,
+        [
+            "cpu_cycles",
+            "instructions",
+            "cache_references",
+            "cache_misses",
+            "branch_instructions",
+            "branch_misses",
+            "bus_cycles",
+            "stalled_cycles_frontend",
+            "stalled_cycles_backend",
+            "ref_cpu_cycles",
+        ],
+    ),
+    "sw": (
+        1,
+        [
+            "cpu_clock",
+            "task_clock",
+            "page_faults",
+            "context_switches",
+            "cpu_migrations",
+            "page_faults_min",
+            "page_faults_maj",
+            "alignment_faults",
+            "emulation_faults",
+        ],
+    ),
+}
+PERF_DEFAULT_PERIOD = 1_000_000  # stapprobes: "the default ... is to sample at a count of 1000000"
+
+
+def _perf_spec(type_: int, config: int, rest: list[ast.Component], text_head: str) -> PointSpec:
+    period, freq = PERF_DEFAULT_PERIOD, 0
+    if rest:
+        last = rest[0]
+        value = _number_arg(last)
+        if last.functor not in ("sample", "hz") or value is None:
+            if last.functor in ("process", "counter"):
+                raise ProbeError(
+                    f"perf .{last.functor}() probes are not available in the python runtime",
+                    last.tok,
+                )
+            raise ProbeError("probe point mismatch", last.tok)
+        if len(rest) > 1:
+            raise ProbeError("invalid suffix for probe", rest[1].tok)
+        if value <= 0:
+            raise ProbeError(f"invalid perf {last.functor} value", last.tok)
+        if last.functor == "sample":
+            period = value
+        else:
+            period, freq = 0, value
+    text = text_head + (f".sample({period})" if period else f".hz({freq})")
+    return PointSpec("perf", text, perf=(type_, config, period, freq))
+
+
+def _resolve_perf(comps: list[ast.Component]) -> PointSpec:
+    """``perf.type(N).config(M)``, ``perf.sw.NAME``, ``perf.hw.NAME``, each with an
+    optional ``.sample(N)`` or ``.hz(N)``: sampling through perf events."""
+    if len(comps) < 3:
+        raise ProbeError("probe point mismatch", comps[-1].tok)
+    second, third = comps[1], comps[2]
+    if second.functor == "type":
+        t, c = _number_arg(second), _number_arg(third)
+        if t is None or c is None or third.functor != "config":
+            raise ProbeError("probe point mismatch", third.tok)
+        return _perf_spec(t, c, comps[3:], f"perf.type({t}).config({c})")
+    family = PERF_NAMES.get(second.functor)
+    if family is None or third.functor not in family[1] or third.arg is not None:
+        raise ProbeError("probe point mismatch", (third if family else second).tok)
+    type_, config = family[0], family[1].index(third.functor)
+    return _perf_spec(type_, config, comps[3:], f"perf.type({type_}).config({config})")
+
+
+def _resolve_profile(comps: list[ast.Component]) -> PointSpec:
+    """``timer.profile`` and ``timer.profile.tick``: on this kernel, as SystemTap's
+    timers.stp falls back to, ``perf.sw.cpu_clock.sample(1000000)`` (each CPU, every
+    millisecond of CPU time); ``timer.profile.freq.hz(N)``: ``perf.sw.cpu_clock.hz(N)``."""
+    rest = comps[2:]
+    if not rest or (len(rest) == 1 and rest[0].functor == "tick" and rest[0].arg is None):
+        return _perf_spec(1, 0, [], "perf.type(1).config(0)")
+    if (
+        rest[0].functor == "freq"
+        and rest[0].arg is None
+        and len(rest) == 2
+        and rest[1].functor == "hz"
+        and _number_arg(rest[1]) is not None
+    ):
+        return _perf_spec(1, 0, rest[1:], "perf.type(1).config(0)")
+    raise ProbeError("probe point mismatch", rest[0].tok)
+
+
 def _resolve_head(head: str, comps: list[ast.Component], hz: int) -> PointSpec:
     first = comps[0]
     if head in ("begin", "end", "error"):
@@ -225,11 +323,7 @@ def _resolve_head(head: str, comps: list[ast.Component], hz: int) -> PointSpec:
         raise ProbeError("probe point mismatch", first.tok)
     unit = comps[1]
     if unit.functor == "profile":
-        raise ProbeError(
-            "probe point 'timer.profile' is not available in the python runtime; "
-            "it needs a compile server with SystemTap (--runtime=kernel)",
-            unit.tok,
-        )
+        return _resolve_profile(comps)
     names = [n for n in TIMER_FUNCTORS if _matches(unit.functor, n)]
     value = _number_arg(unit)
     if not names or value is None:

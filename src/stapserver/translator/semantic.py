@@ -24,6 +24,9 @@ from .probes import TOP_LEVEL, PointSpec, ProbeError, resolve_builtin
 from .source import DiagnosticPrinter, Source, Token
 from .tracepoints import TraceField
 
+# Probes whose handler gets an event from the kernel (its own body: see _derive_all)
+EVENT_KINDS = ("trace", "perf")
+
 # The context names a kernel.trace handler may read besides the event's fields.
 TRACE_CONTEXT = ("$$name", "$$parms", "$$vars")
 
@@ -35,6 +38,7 @@ class DerivedProbe:
     tok: Token
     body: ast.Block
     condition: ast.Expr | None
+    alias_name: str | None = None  # the alias the point matched (what -l lists)
 
 
 @dataclass(eq=False)
@@ -88,8 +92,10 @@ class Elaborator:
         diagnostics: DiagnosticPrinter | None = None,
         library: ast.ScriptFile | None = None,
         global_display: bool = True,
+        elide: bool = True,
     ) -> None:
         self.script = script
+        self.elide = elide  # drop the kernel tapset's locals no handler reads
         self.hz = hz
         self.global_display = global_display
         self.diag = diagnostics or DiagnosticPrinter()
@@ -340,8 +346,8 @@ class Elaborator:
                     self._report_probe_error(point, err)
                     continue
                 origin = point.text()
-                for spec, body, cond in found:
-                    out.append(DerivedProbe(spec, origin, probe.tok, body, cond))
+                for spec, body, cond, alias_name in found:
+                    out.append(DerivedProbe(spec, origin, probe.tok, body, cond, alias_name))
                 if found and point.sufficient:
                     break
         # a kernel.trace handler reads its own event's fields: each gets its own body
@@ -349,7 +355,7 @@ class Elaborator:
         for p in out:
             uses[id(p.body)] = uses.get(id(p.body), 0) + 1
         for p in out:
-            if p.spec.kind == "trace" and uses[id(p.body)] > 1:
+            if p.spec.kind in EVENT_KINDS and uses[id(p.body)] > 1:
                 memo: dict[int, object] = {id(src): src for src in _sources(p.body)}
                 p.body = deep.copy_tree(p.body, memo)
         return out
@@ -398,11 +404,11 @@ class Elaborator:
         tok: Token,
         condition: ast.Expr | None,
         expanding: tuple[ast.ProbeAlias, ...],
-    ) -> list[tuple[PointSpec, ast.Block, ast.Expr | None]]:
+    ) -> list[tuple[PointSpec, ast.Block, ast.Expr | None, str | None]]:
         matches = self._alias_matches(point)
         if not matches:
-            return [(spec, body, condition) for spec in resolve_builtin(point, self.hz)]
-        out: list[tuple[PointSpec, ast.Block, ast.Expr | None]] = []
+            return [(spec, body, condition, None) for spec in resolve_builtin(point, self.hz)]
+        out: list[tuple[PointSpec, ast.Block, ast.Expr | None, str | None]] = []
         for alias, name in matches:
             if alias in expanding:
                 raise ProbeError(
@@ -413,7 +419,7 @@ class Elaborator:
             for src in _sources(alias.body):
                 memo[id(src)] = src
             prologue = deep.copy_tree(alias.body, memo)
-            if alias.tok.location.source.name == TAPSET_NAME and not alias.epilogue:
+            if self.elide and alias.tok.location.source.name == TAPSET_NAME and not alias.epilogue:
                 prologue = _elide_unused(prologue, body, set(self.globals))
             if alias.epilogue:
                 parts: list[ast.Stmt] = [body, prologue]
@@ -431,7 +437,8 @@ class Elaborator:
                         else ast.Logical(sub.condition.tok, "&&", cond, sub.condition)
                     )
                 try:
-                    out.extend(self._derive(sub, combined, tok, cond, (*expanding, alias)))
+                    found = self._derive(sub, combined, tok, cond, (*expanding, alias))
+                    out.extend((sp, b, c, name.text()) for sp, b, c, _ in found)
                 except ProbeError:
                     if sub.optional:
                         continue
@@ -1515,10 +1522,17 @@ def elaborate(
     diagnostics: DiagnosticPrinter | None = None,
     library: ast.ScriptFile | None = None,
     global_display: bool = True,
+    elide: bool = True,
 ) -> Program:
-    """Pass 2; raises :class:`SemanticError` with every problem found."""
+    """Pass 2; raises :class:`SemanticError` with every problem found.  ``elide``: drop
+    the assignments of kernel-tapset aliases that no handler reads."""
     elaborator = Elaborator(
-        script, hz=hz, diagnostics=diagnostics, library=library, global_display=global_display
+        script,
+        hz=hz,
+        diagnostics=diagnostics,
+        library=library,
+        global_display=global_display,
+        elide=elide,
     )
     return deep.run(elaborator.run, SemanticError, "Pass 2: analysis failed")
 

@@ -12,13 +12,22 @@ Record (the data of one ringbuf record, little-endian)::
        a perf sample: u64 ip, u64 user_mode (0/1), u64 addr
     status_offset: i32 per captured string (the helper's result: length with NUL, or -errno)
     slot_offsets[i]: string i, ``string_slot`` bytes (first byte 0 when the read failed)
+    context: what ``spec.context`` asks for about the task at the event, read from the
+       kernel's task_struct at offsets from BTF (only the items asked for, in this order):
+       i32 ppid (real_parent->tgid), i32 pgrp, i32 sid (signal->pids[PGID|SID]->numbers[0].nr,
+       i.e. the initial pid namespace's numbers, like the header's pid), u32 euid, u32 egid
+       (cred->euid/egid), i32 cmdline_len (bytes read, or -errno when the read failed),
+       char pcomm[16] (real_parent->comm), then the cmdline slot: ``cmdline_slot`` bytes
+       of mm->arg_start..arg_end (the argv strings, each NUL-terminated; truncated to the
+       slot; only the first cmdline_len bytes are meaningful).  A value that cannot be
+       read (no parent, no mm: a kernel thread) is 0.
 
-Sections start 8-byte aligned; :func:`layout` gives the offsets.
+Sections start 8-byte aligned; :func:`layout` and :func:`context_layout` give the offsets.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from stapserver.runtime.kernel import bpf
 from stapserver.runtime.kernel.bpf import (
@@ -43,10 +52,15 @@ from stapserver.runtime.kernel.bpf import (
     R6,
     R7,
     R8,
+    R9,
     R10,
     RSH,
+    SUB,
     Asm,
 )
+
+if TYPE_CHECKING:
+    from stapserver.runtime.kernel.btf import KernelTypes
 
 HEADER_SIZE = 48
 PERF_COPY_SIZE = 24
@@ -60,6 +74,16 @@ OPS = ("==", "!=", "<", "<=", ">", ">=")
 # the jump that skips the event when the comparison is false
 _NOT_UNSIGNED = {"==": JNE, "!=": JEQ, "<": JGE, "<=": JGT, ">": JLE, ">=": JLT}
 _NOT_SIGNED = {"==": JNE, "!=": JEQ, "<": JSGE, "<=": JSGT, ">": JSLE, ">=": JSLT}
+
+FN_get_current_task = 35  # not in bpf.py (not ours to edit)
+
+CONTEXT_NAMES = ("ppid", "pcomm", "euid", "egid", "pgrp", "sid", "cmdline")
+CMDLINE_SLOT = 256
+# the order of the context section, and each item's size ("cmdline" is cmdline_slot bytes)
+_CONTEXT_ORDER = (
+    ("ppid", 4), ("pgrp", 4), ("sid", 4), ("euid", 4), ("egid", 4), ("cmdline_len", 4),
+    ("pcomm", 16), ("cmdline", 0),
+)  # fmt: skip
 
 
 class Filter(NamedTuple):
@@ -87,6 +111,68 @@ class ProgramSpec(NamedTuple):
     string_slot: int = 256
     filters: tuple[Filter, ...] = ()
     wakeup: bool = True
+    context: tuple[str, ...] = ()  # among CONTEXT_NAMES: the task's values at the event
+    cmdline_slot: int = CMDLINE_SLOT
+
+
+class ContextOffsets(NamedTuple):
+    """Kernel struct offsets the context reads need (-1: not resolved, not needed)."""
+
+    task_real_parent: int = -1
+    task_tgid: int = -1
+    task_comm: int = -1
+    task_cred: int = -1
+    cred_euid: int = -1
+    cred_egid: int = -1
+    task_signal: int = -1
+    signal_pgid: int = -1  # signal_struct.pids[PIDTYPE_PGID]
+    signal_sid: int = -1  # signal_struct.pids[PIDTYPE_SID]
+    pid_nr: int = -1  # pid.numbers[0].nr
+    task_mm: int = -1
+    mm_arg_start: int = -1
+    mm_arg_end: int = -1
+
+
+# what each context item needs: (field, struct, member path, expected size)
+_NEEDS: dict[str, tuple[tuple[str, str, str, int], ...]] = {
+    "ppid": (("task_real_parent", "task_struct", "real_parent", 8),
+             ("task_tgid", "task_struct", "tgid", 4)),
+    "pcomm": (("task_real_parent", "task_struct", "real_parent", 8),
+              ("task_comm", "task_struct", "comm", 16)),
+    "euid": (("task_cred", "task_struct", "cred", 8), ("cred_euid", "cred", "euid", 4)),
+    "egid": (("task_cred", "task_struct", "cred", 8), ("cred_egid", "cred", "egid", 4)),
+    "pgrp": (("task_signal", "task_struct", "signal", 8), ("pid_nr", "pid", "numbers[0].nr", 4)),
+    "sid": (("task_signal", "task_struct", "signal", 8), ("pid_nr", "pid", "numbers[0].nr", 4)),
+    "cmdline": (("task_mm", "task_struct", "mm", 8), ("mm_arg_start", "mm_struct", "arg_start", 8),
+                ("mm_arg_end", "mm_struct", "arg_end", 8)),
+}  # fmt: skip
+
+
+def context_offsets(names: tuple[str, ...], types: KernelTypes | None = None) -> ContextOffsets:
+    """The offsets the context items ``names`` need, from the running kernel's BTF
+    (through the per-kernel cache: BTF is parsed only when the cache lacks one)."""
+    from stapserver.runtime.kernel import btf
+
+    kt = types if types is not None else btf.kernel_types()
+    got: dict[str, int] = {}
+    for name in names:
+        if name not in _NEEDS:
+            raise ValueError(f"unknown context item {name!r}")
+        for field, struct_name, path, size in _NEEDS[name]:
+            if field in got:
+                continue
+            off, real = kt.member_offset(struct_name, path)
+            if real != size:
+                raise btf.BtfError(f"kernel {struct_name}.{path} is {real} bytes, not {size}")
+            got[field] = off
+        if name in ("pgrp", "sid"):
+            item = "PIDTYPE_PGID" if name == "pgrp" else "PIDTYPE_SID"
+            n = kt.enum_value("pid_type", item)
+            off, size = kt.member_offset("signal_struct", f"pids[{n}]")
+            if size != 8:
+                raise btf.BtfError(f"kernel signal_struct.pids[{n}] is {size} bytes, not 8")
+            got["signal_pgid" if name == "pgrp" else "signal_sid"] = off
+    return ContextOffsets(**got)
 
 
 def _up8(n: int) -> int:
@@ -98,14 +184,48 @@ def copy_size(spec: ProgramSpec) -> int:
     return PERF_COPY_SIZE if spec.kind == "perf" else spec.copy_size
 
 
-def layout(spec: ProgramSpec) -> tuple[int, int, list[int]]:
-    """(total record size, offset of the string status array, offset of each slot)."""
+def _strings_layout(spec: ProgramSpec) -> tuple[int, int, list[int]]:
+    """(end of the string slots, offset of the string status array, offset of each slot)."""
     status = HEADER_SIZE + _up8(copy_size(spec))
     n = len(spec.strings)
     first = status + _up8(4 * n)
     stride = _up8(spec.string_slot)
     slots = [first + i * stride for i in range(n)]
     return first + n * stride, status, slots
+
+
+def _context_layout(spec: ProgramSpec, start: int) -> tuple[int, dict[str, tuple[int, int]]]:
+    out: dict[str, tuple[int, int]] = {}
+    want = set(spec.context)
+    if "cmdline" in want:
+        want.add("cmdline_len")
+    off = start
+    for name, size in _CONTEXT_ORDER:
+        if name not in want:
+            continue
+        if size == 0:
+            size = spec.cmdline_slot
+        if size >= 8:
+            off = _up8(off)
+        out[name] = (off, size)
+        off += size
+    return _up8(off), out
+
+
+def layout(spec: ProgramSpec) -> tuple[int, int, list[int]]:
+    """(total record size, offset of the string status array, offset of each slot)."""
+    end, status, slots = _strings_layout(spec)
+    if spec.context:
+        end = _context_layout(spec, end)[0]
+    return end, status, slots
+
+
+def context_layout(spec: ProgramSpec) -> dict[str, tuple[int, int]]:
+    """(offset, size) in the record of each context item of ``spec``: the names of
+    ``spec.context``, plus "cmdline_len" (i32) with "cmdline"; empty without context."""
+    if not spec.context:
+        return {}
+    return _context_layout(spec, _strings_layout(spec)[0])[1]
 
 
 def _check(spec: ProgramSpec) -> None:
@@ -115,6 +235,13 @@ def _check(spec: ProgramSpec) -> None:
         raise ValueError("perf programs capture no strings and have no record fields")
     if not 0 <= spec.copy_size <= MAX_COPY_SIZE or not 0 < spec.string_slot <= MAX_COPY_SIZE:
         raise ValueError("bad copy_size or string_slot")
+    for name in spec.context:
+        if name not in CONTEXT_NAMES:
+            raise ValueError(f"unknown context item {name!r}")
+    if len(set(spec.context)) != len(spec.context):
+        raise ValueError("context items repeated")
+    if not 0 < spec.cmdline_slot <= MAX_COPY_SIZE:
+        raise ValueError("bad cmdline_slot")
     for f in spec.filters:
         if f.op not in OPS:
             raise ValueError(f"bad filter operator {f.op!r}")
@@ -192,11 +319,102 @@ def _filters(a: Asm, spec: ProgramSpec, skip: str) -> None:
                 a.label(ok)
 
 
-def assemble(spec: ProgramSpec, ring_fd: int, lost_fd: int) -> bytes:
+def _read_kernel(a: Asm, dst: int, dst_off: int, size: int, src: int, src_off: int) -> None:
+    """bpf_probe_read_kernel(dst + dst_off, size, src + src_off) (``src`` a register other
+    than r1-r2; the destination is zeroed when the read fails)."""
+    if src != R3:
+        a.mov(R3, src)
+    if src_off:
+        a.alui(ADD, R3, src_off)
+    a.mov(R1, dst)
+    if dst_off:
+        a.alui(ADD, R1, dst_off)
+    a.movi(R2, size)
+    a.call(bpf.FN_probe_read_kernel)
+
+
+def _read_ptr(a: Asm, into: int, src: int, src_off: int) -> None:
+    """into = *(u64 *)(src + src_off), read safely (0 when the read fails)."""
+    _read_kernel(a, R10, -8, 8, src, src_off)
+    a.ldx(8, into, R10, -8)
+
+
+def _context(a: Asm, spec: ProgramSpec, offs: ContextOffsets) -> None:
+    """Fill the context section of the record at r7; r8 = current task, r9 = scratch."""
+    want = set(spec.context)
+    cl = context_layout(spec)
+    for name in want:
+        for field, struct_name, path, _ in _NEEDS[name]:
+            if getattr(offs, field) < 0:
+                raise ValueError(f"no offset for {struct_name}.{path} (context {name})")
+    if ("pgrp" in want and offs.signal_pgid < 0) or ("sid" in want and offs.signal_sid < 0):
+        raise ValueError("no offset for signal_struct.pids[]")
+
+    a.call(FN_get_current_task)
+    a.mov(R8, R0)
+    if want & {"ppid", "pcomm"}:
+        _read_ptr(a, R9, R8, offs.task_real_parent)
+        if "ppid" in want:
+            _read_kernel(a, R7, cl["ppid"][0], 4, R9, offs.task_tgid)
+        if "pcomm" in want:
+            _read_kernel(a, R7, cl["pcomm"][0], 16, R9, offs.task_comm)
+    if want & {"euid", "egid"}:
+        _read_ptr(a, R9, R8, offs.task_cred)
+        if (
+            {"euid", "egid"} <= want
+            and offs.cred_egid == offs.cred_euid + 4
+            and cl["egid"][0] == cl["euid"][0] + 4
+        ):
+            _read_kernel(a, R7, cl["euid"][0], 8, R9, offs.cred_euid)
+        else:
+            for name, off in (("euid", offs.cred_euid), ("egid", offs.cred_egid)):
+                if name in want:
+                    _read_kernel(a, R7, cl[name][0], 4, R9, off)
+    if want & {"pgrp", "sid"}:
+        _read_ptr(a, R9, R8, offs.task_signal)
+        for name, off in (("pgrp", offs.signal_pgid), ("sid", offs.signal_sid)):
+            if name in want:
+                _read_ptr(a, R3, R9, off)  # the struct pid *
+                _read_kernel(a, R7, cl[name][0], 4, R3, offs.pid_nr)
+    if "cmdline" in want:
+        slot, slot_size = cl["cmdline"]
+        len_at = cl["cmdline_len"][0]
+        _read_ptr(a, R9, R8, offs.task_mm)
+        # arg_start at fp-24, arg_end at fp-16
+        if offs.mm_arg_end == offs.mm_arg_start + 8:
+            _read_kernel(a, R10, -24, 16, R9, offs.mm_arg_start)
+        else:
+            _read_kernel(a, R10, -24, 8, R9, offs.mm_arg_start)
+            _read_kernel(a, R10, -16, 8, R9, offs.mm_arg_end)
+        a.ldx(8, R3, R10, -24)
+        a.ldx(8, R2, R10, -16)
+        a.jmp(JLE, R2, R3, "cmdline_empty")
+        a.alu(SUB, R2, R3)
+        a.jmpi(JLE, R2, slot_size, "cmdline_len_ok")  # bounds r2 for the verifier
+        a.movi(R2, slot_size)
+        a.label("cmdline_len_ok")
+        a.stx(4, R7, len_at, R2)
+        a.mov(R1, R7)
+        a.alui(ADD, R1, slot)
+        a.call(bpf.FN_probe_read_user)
+        a.jmpi(JEQ, R0, 0, "cmdline_done")
+        a.stx(4, R7, len_at, R0)  # -errno
+        a.ja("cmdline_done")
+        a.label("cmdline_empty")
+        a.st(4, R7, len_at, 0)
+        a.label("cmdline_done")
+
+
+def assemble(
+    spec: ProgramSpec, ring_fd: int, lost_fd: int, offsets: ContextOffsets | None = None
+) -> bytes:
     """The program for ``spec``, writing to ring ``ring_fd`` and counting drops in
-    ``lost_fd`` (a :func:`bpf.lost_counter`)."""
+    ``lost_fd`` (a :func:`bpf.lost_counter`).  With ``spec.context``, ``offsets`` gives
+    the kernel struct offsets (None: :func:`context_offsets` of the running kernel)."""
     _check(spec)
     total, status, slots = layout(spec)
+    if spec.context and offsets is None:
+        offsets = context_offsets(spec.context)
     a = Asm()
     a.mov(R6, R1)  # ctx
     _filters(a, spec, "out")
@@ -255,6 +473,10 @@ def assemble(spec: ProgramSpec, ring_fd: int, lost_fd: int) -> bytes:
         a.jmpi(JSGE, R0, 0, f"str_ok_{i}")
         a.st(1, R7, slot, 0)
         a.label(f"str_ok_{i}")
+
+    if spec.context:
+        assert offsets is not None
+        _context(a, spec, offsets)
 
     a.mov(R1, R7)
     a.movi(R2, 0 if spec.wakeup else bpf.BPF_RB_NO_WAKEUP)
