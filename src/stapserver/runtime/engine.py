@@ -388,7 +388,8 @@ class Session:
     def _arm(self, traces: list[ProbeEntry]) -> None:
         from .events import DEFAULT_RING_MB, EventSource
 
-        source = EventSource(traces, self.options.buffer_mb or DEFAULT_RING_MB)
+        context = tuple(getattr(self.module, "KERNEL_CONTEXT", ()))
+        source = EventSource(traces, self.options.buffer_mb or DEFAULT_RING_MB, context)
         self._events = source
         source.start(self.target)
 

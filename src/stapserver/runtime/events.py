@@ -8,8 +8,8 @@ Here each record becomes the *event tuple* the handler receives as ``_ev``::
     (probe index, cpu, tid, pid, uid, gid, time ns, comm, field..., [strings])
 
 the fields in the order the module lists them (``ProbeEntry.fields``), strings already
-text, and, for a probe that captures user strings, a last item mapping each captured
-address to its bytes (None: the kernel could not read it).  ``tapset.EV`` is the event
+text, and, for a probe that captures user strings or task context (or a perf sample), a
+last :class:`Extra` item.  ``tapset.EV`` is the event
 being handled, for the tapset functions (``execname()``, ``user_string()``...).
 """
 
@@ -42,11 +42,55 @@ _CODES.update({(4, False): "I", (4, True): "i", (8, False): "q", (8, True): "q"}
 Event = tuple[Any, ...]
 
 
-class _PerfSample:
-    """The last item of a perf sample's event tuple (after ip, user mode, address)."""
+class Extra:
+    """The last item of an event tuple that carries more than the header and fields:
+    the user strings captured (address -> bytes, None when the kernel could not read
+    it), the task context captured (``ppid``, ``pcomm``, ``euid``, ``egid``, ``pgrp``,
+    ``sid``, ``cmdline``: kernel/programs.py), and whether it is a perf sample (whose
+    tuple has ip, user mode and address after the header)."""
+
+    __slots__ = ("context", "perf", "strings")
+
+    def __init__(
+        self,
+        strings: dict[int, bytes | None] | None,
+        context: dict[str, Any] | None,
+        perf: bool,
+    ) -> None:
+        self.strings = strings
+        self.context = context
+        self.perf = perf
 
 
-PERF = _PerfSample()
+def _context_reader(
+    spec: ProgramSpec,
+) -> Callable[[Any, int], dict[str, Any]] | None:
+    """What turns a record's context section into the values handlers read."""
+    if not spec.context:
+        return None
+    from .kernel.programs import context_layout
+
+    where = context_layout(spec)
+
+    def read(data: Any, off: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, (at, size) in where.items():
+            raw = bytes(data[off + at : off + at + size])
+            if name in ("ppid", "pgrp", "sid", "cmdline_len"):
+                out[name] = int.from_bytes(raw, "little", signed=True)
+            elif name in ("euid", "egid"):
+                out[name] = int.from_bytes(raw, "little")
+            elif name == "pcomm":
+                out[name] = _cstr(raw)
+            else:
+                out[name] = raw
+        if "cmdline" in out:
+            n = out.pop("cmdline_len", 0)
+            args = out["cmdline"][: max(n, 0)]
+            out["cmdline"] = None if n < 0 else args.rstrip(b"\0").split(b"\0")
+        return out
+
+    return read
 
 
 def _cstr(raw: bytes) -> bytes:
@@ -96,7 +140,11 @@ def event_parms(ev: Event) -> bytes:
 
 
 def _layout(
-    index: int, entry: ProbeEntry, fmt: EventFormat, filters: tuple[Filter, ...]
+    index: int,
+    entry: ProbeEntry,
+    fmt: EventFormat,
+    filters: tuple[Filter, ...],
+    context: tuple[str, ...],
 ) -> tuple[ProgramSpec, Decoder]:
     """The program spec and decoder of one trace probe, from the running kernel's
     format of its event."""
@@ -125,8 +173,10 @@ def _layout(
         string_slot=STRING_SLOT,
         filters=filters,
         wakeup=False,
+        context=context,
     )
     _, status_at, slots = layout(spec)
+    read_context = _context_reader(spec)
     # one struct over the header and the fields, in offset order
     order = sorted(range(len(fields)), key=lambda i: fields[i][0].offset)
     code = HEADER
@@ -152,7 +202,7 @@ def _layout(
     ]
     text_fields = [(8 + i, f.is_data_loc) for i, (f, kind) in enumerate(fields) if kind == "string"]
     post: Callable[[Event, Any, int], Event] | None = None
-    if reorder or strings_at or text_fields:
+    if reorder or strings_at or text_fields or read_context:
 
         def post(ev: Event, data: Any, off: int) -> Event:
             values = list(ev)
@@ -166,8 +216,9 @@ def _layout(
                     start = off + HEADER_SIZE + (v & 0xFFFF)
                     v = bytes(data[start : start + (v >> 16)])
                 values[at] = _cstr(v)
+            captured: dict[int, bytes | None] | None = None
             if strings_at:
-                captured: dict[int, bytes | None] = {}
+                captured = {}
                 for at, status, slot in strings_at:
                     ok = int.from_bytes(
                         data[off + status : off + status + 4], "little", signed=True
@@ -177,7 +228,9 @@ def _layout(
                         captured[addr] = bytes(data[off + slot : off + slot + ok - 1])
                     else:
                         captured.setdefault(addr, None)
-                values.append(captured)
+            if captured is not None or read_context is not None:
+                ctx = None if read_context is None else read_context(data, off)
+                values.append(Extra(captured, ctx, False))
             return tuple(values)
 
     _names[index] = (fmt.name.encode(), tuple(name for name, _ in entry.fields))
@@ -215,8 +268,14 @@ def kernel_filters(entry: ProbeEntry, fmt: EventFormat, target: int) -> tuple[Fi
 class EventSource:
     """The kernel side of a run: programs attached, one ring buffer, a lost counter."""
 
-    def __init__(self, entries: list[ProbeEntry], ring_mb: int = DEFAULT_RING_MB) -> None:
+    def __init__(
+        self,
+        entries: list[ProbeEntry],
+        ring_mb: int = DEFAULT_RING_MB,
+        context: tuple[str, ...] = (),
+    ) -> None:
         self.entries = entries
+        self.context = context  # the task context the module's handlers read
         self.ring_mb = ring_mb
         self.decoders: list[Decoder] = []
         self.objects: KernelObjects | None = None
@@ -249,7 +308,8 @@ class EventSource:
                 if fmt is None:
                     self._sample(objects, i, entry)
                     continue
-                spec, decoder = _layout(i, entry, fmt, kernel_filters(entry, fmt, target))
+                filters = kernel_filters(entry, fmt, target)
+                spec, decoder = _layout(i, entry, fmt, filters, self.context)
                 self.decoders.append(decoder)
                 objects.tracepoint(spec, fmt.id, self.ring, self._lost_fd, entry.text)
         except BaseException:
@@ -265,11 +325,13 @@ class EventSource:
 
         assert entry.perf is not None and self.ring is not None
         type_, config, period, freq = entry.perf
-        spec = ProgramSpec(index, "perf", wakeup=False)
+        spec = ProgramSpec(index, "perf", wakeup=False, context=self.context)
         st = struct.Struct(HEADER + "QQQ")
+        read_context = _context_reader(spec)
 
         def post(ev: Event, data: Any, off: int) -> Event:
-            return (*ev, PERF)
+            ctx = None if read_context is None else read_context(data, off)
+            return (*ev, Extra(None, ctx, True))
 
         self.decoders.append(Decoder(entry, st.unpack_from, post, ()))
         _names[index] = (entry.text.encode(), ())

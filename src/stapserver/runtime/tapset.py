@@ -70,6 +70,24 @@ describe the task of the event, not this process."""
 _REALTIME_OFFSET: list[int] = []  # CLOCK_REALTIME - CLOCK_MONOTONIC, measured once
 
 
+def _extra() -> Any:
+    """The event's :class:`~stapserver.runtime.events.Extra` (captured strings, task
+    context, perf sample), or None."""
+    ev = EV
+    if ev is None:
+        return None
+    x = ev[-1]
+    return x if type(x).__name__ == "Extra" else None
+
+
+def _captured(name: str) -> Any:
+    """A task context item captured with the event (kernel/programs.py), or None."""
+    x = _extra()
+    if x is None or x.context is None:
+        return None
+    return x.context.get(name)
+
+
 def _event_time_ns(ev: tuple[Any, ...]) -> int:
     if not _REALTIME_OFFSET:
         _REALTIME_OFFSET.append(time.time_ns() - time.monotonic_ns())
@@ -928,16 +946,31 @@ def _stat_field(pid: int, index: int) -> int:
 def ppid() -> int:
     """``ppid:long()``."""
     ev = EV
-    return os.getppid() if ev is None else _stat_field(int(ev[3]), 1)
+    if ev is None:
+        return os.getppid()
+    v = _captured("ppid")
+    return _stat_field(int(ev[3]), 1) if v is None else int(v)
 
 
 def pgrp() -> int:
     """``pgrp:long()``: the process group id."""
+    v = _captured("pgrp")
+    if v is not None:
+        return int(v)
+    ev = EV
+    if ev is not None:
+        return _stat_field(int(ev[3]), 2)
     return os.getpgrp()
 
 
 def sid() -> int:
     """``sid:long()``: the session id."""
+    v = _captured("sid")
+    if v is not None:
+        return int(v)
+    ev = EV
+    if ev is not None:
+        return _stat_field(int(ev[3]), 3)
     return os.getsid(0)
 
 
@@ -960,7 +993,10 @@ def _status_id(pid: int, key: bytes, index: int) -> int:
 def euid() -> int:
     """``euid:long()``."""
     ev = EV
-    return os.geteuid() if ev is None else _status_id(int(ev[3]), b"Uid:", 1)
+    if ev is None:
+        return os.geteuid()
+    v = _captured("euid")
+    return _status_id(int(ev[3]), b"Uid:", 1) if v is None else int(v)
 
 
 def gid() -> int:
@@ -971,6 +1007,12 @@ def gid() -> int:
 
 def egid() -> int:
     """``egid:long()``."""
+    v = _captured("egid")
+    if v is not None:
+        return int(v)
+    ev = EV
+    if ev is not None:
+        return _status_id(int(ev[3]), b"Gid:", 1)
     return os.getegid()
 
 
@@ -989,7 +1031,10 @@ def execname() -> bytes:
 
 def pexecname() -> bytes:
     """``pexecname:string()``: the parent process's ``comm``."""
-    return _comm(f"/proc/{ppid()}/comm") or b""
+    v = _captured("pcomm")
+    if v is None:
+        return _comm(f"/proc/{ppid()}/comm") or b""
+    return bytes(v)
 
 
 def pid2execname(pid: int) -> bytes:
@@ -1061,6 +1106,9 @@ def env_var(state: TapsetState, name: bytes, *, maxstringlen: int = MAXSTRINGLEN
 
 def _cmdline_block() -> bytes:
     ev = EV
+    args = _captured("cmdline")
+    if args is not None:
+        return b"".join(a + b"\0" for a in args)
     block = _read_file("/proc/self/cmdline" if ev is None else f"/proc/{ev[3]}/cmdline")
     if block is None and ev is not None:
         return b""  # the task is gone
@@ -1259,9 +1307,9 @@ def _read_user(addr: int, n: int) -> bytes | None:
 def _user_cstring(addr: int, limit: int) -> bytes:
     """The NUL-terminated string at ``addr``, at most ``limit`` bytes; a fault raises
     stap's error."""
-    ev = EV
-    if ev is not None and ev and type(ev[-1]) is dict:
-        captured = ev[-1]
+    x = _extra()
+    if x is not None and x.strings is not None:
+        captured = x.strings
         if addr in captured:
             text: bytes | None = captured[addr]
             if text is not None:
@@ -1363,10 +1411,8 @@ def user_char(addr: int) -> int:
 
 
 def _sample() -> tuple[Any, ...] | None:
-    ev = EV
-    if ev is not None and type(ev[-1]).__name__ == "_PerfSample":
-        return ev
-    return None
+    x = _extra()
+    return EV if x is not None and x.perf else None
 
 
 def addr() -> int:

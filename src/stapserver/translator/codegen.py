@@ -23,7 +23,15 @@ from ..runtime.tapset import lookup as tapset_lookup
 from . import ast, deep
 from .ast import LONG, STATS, STRING
 from .kfilter import kernel_filters
-from .semantic import EVENT_KINDS, DerivedProbe, Program, _expr_children, _walk_expr, _walk_stmts
+from .semantic import (
+    EVENT_KINDS,
+    DerivedProbe,
+    Program,
+    _expr_children,
+    _stmt_exprs,
+    _walk_expr,
+    _walk_stmts,
+)
 from .source import DiagnosticPrinter
 from .tracepoints import TraceField
 
@@ -381,6 +389,9 @@ class CodeGenerator:
         out.append("from stapserver.runtime.printf import parse_format as _parse_format")
         out.append("")
         out.append(f"ABI = {ABI}")
+        context = kernel_context(self.p)
+        if context:
+            out.append(f"KERNEL_CONTEXT = {context!r}")
         out.append(f"NAME = {self.name!r}")
         out.append(
             f"SETTINGS = {{'MAXACTION': {st.MAXACTION}, "
@@ -1524,6 +1535,41 @@ class ActionCounter:
             calls = self._calls([s.target])
             return None if calls is None else 1 + calls
         return 1  # null, next, break, continue
+
+
+# What kernel-event handlers read of the task beyond the events' header: captured
+# in the kernel (runtime/kernel/programs.py) for every kernel probe of the module.
+_CONTEXT_CALLS = {
+    "ppid": "ppid",
+    "pexecname": "pcomm",
+    "euid": "euid",
+    "egid": "egid",
+    "pgrp": "pgrp",
+    "sid": "sid",
+    "cmdline_str": "cmdline",
+    "cmdline_args": "cmdline",
+    "cmdline_arg": "cmdline",
+}
+
+
+def kernel_context(program: Program) -> tuple[str, ...]:
+    """The task context items the module's kernel-event handlers (or the functions
+    they call) read, in runtime/kernel/programs.py's names; () without kernel probes."""
+    if not any(p.spec.kind in EVENT_KINDS for p in program.probes):
+        return ()
+    roots: list[ast.Stmt] = [p.body for p in program.probes if p.spec.kind in EVENT_KINDS]
+    roots += [f.body for f in program.functions if isinstance(f.body, ast.Block)]
+    wanted: set[str] = set()
+    for root in roots:
+        for st in _walk_stmts(root):
+            for e, _ in _stmt_exprs(st):
+                for x in _walk_expr(e):
+                    if isinstance(x, ast.FunctionCall) and x.decl is None:
+                        item = _CONTEXT_CALLS.get(x.name)
+                        if item is not None:
+                            wanted.add(item)
+    order = ("ppid", "pcomm", "euid", "egid", "pgrp", "sid", "cmdline")
+    return tuple(name for name in order if name in wanted)
 
 
 def _calls_in(e: ast.Expr) -> list[ast.FunctionCall]:
