@@ -359,3 +359,42 @@ def test_maxaction_can_be_raised(tmp_path: Path) -> None:
     )  # fmt: skip
     assert r.returncode == 0 and r.stderr == "", r.stderr
     assert int(r.stdout.removeprefix("n=")) >= 50
+
+
+# -- many syscall probes: one dispatcher per direction ---------------------------------
+
+
+def test_syscall_star_goes_through_the_dispatcher(tmp_path: Path) -> None:
+    """syscall.* and syscall.*.return attach two tracepoints (raw_syscalls), not 700:
+    the run starts and ends in seconds, and each syscall's alias still reads its own
+    arguments and strings."""
+    import time
+
+    script = (
+        'probe syscall.* { if (pid() == target() && name == "openat" && '
+        'filename == "\\"/nonexistent-xyz\\"") printf("%s(%s)\\n", name, argstr) } '
+        'probe syscall.*.return { if (pid() == target() && name == "openat" && '
+        'retval == -2) printf("= %s\\n", retstr) }'
+    )
+    started = time.monotonic()
+    r = stap("-e", script, "-c", "cat /nonexistent-xyz", cwd=tmp_path, timeout=60)
+    took = time.monotonic() - started
+    assert r.stdout.splitlines()[:1] == ['openat(AT_FDCWD, "/nonexistent-xyz", O_RDONLY)']
+    assert "= -2 (ENOENT)" in r.stdout.splitlines()
+    assert took < 30, f"{took:.1f} s: detaching 700 tracepoints one by one takes a minute"
+
+
+def test_syscall_slots_map_tracepoints_to_numbers() -> None:
+    from stapserver.runtime.events import MULTIPLEX_MIN, _syscall_slots
+    from stapserver.runtime.kernel import tracefs
+
+    names = ["openat", "read", "write", "close", "newstat", "newuname", "mmap", "brk"]
+    formats = [tracefs.event_format("syscalls", f"sys_enter_{n}") for n in names]
+    assert len(names) >= MULTIPLEX_MIN
+    slots = _syscall_slots([*formats, None, formats[0]])
+    # x86_64: openat 257, read 0, write 1, close 3, stat 4, uname 63, mmap 9, brk 12
+    assert [slots[i] for i in range(len(names))] == [
+        ("sys_enter", n) for n in (257, 0, 1, 3, 4, 63, 9, 12)
+    ]
+    assert len(names) + 1 not in slots  # a second probe on openat attaches directly
+    assert _syscall_slots(formats[:3]) == {}  # few probes: each on its tracepoint

@@ -237,6 +237,43 @@ def _layout(
     return spec, Decoder(entry, st.unpack_from, post, tuple(n for n, _ in entry.fields))
 
 
+# From this many syscall probes on, they go through one dispatcher (programs.dispatcher)
+MULTIPLEX_MIN = 8
+# syscalls:sys_enter_X whose syscall is not called X in x86_64's table
+_SYSCALL_ALIASES = {
+    "newuname": "uname",
+    "sendfile64": "sendfile",
+    "newfstat": "fstat",
+    "newlstat": "lstat",
+    "newstat": "stat",
+    "umount": "umount2",
+}
+
+
+def _syscall_slots(formats: list[EventFormat | None]) -> dict[int, tuple[str, int]]:
+    """Which probes reach their syscalls:sys_enter_X/sys_exit_X through a dispatcher:
+    probe index -> (raw_syscalls event, syscall number); one probe per number and
+    direction (others attach to their tracepoint), and only where the module has many."""
+    from .sysfmt import syscall_num
+
+    found: dict[str, dict[int, int]] = {"sys_enter": {}, "sys_exit": {}}
+    for i, fmt in enumerate(formats):
+        if fmt is None or fmt.group != "syscalls":
+            continue
+        direction, _, name = fmt.name.partition("_")[2].partition("_")
+        key = f"sys_{direction}"
+        if key not in found:
+            continue
+        nr = syscall_num(_SYSCALL_ALIASES.get(name, name).encode())
+        if nr >= 0 and nr not in found[key]:
+            found[key][nr] = i
+    out: dict[int, tuple[str, int]] = {}
+    for key, by_nr in found.items():
+        if len(by_nr) >= MULTIPLEX_MIN:
+            out.update({i: (key, nr) for nr, i in by_nr.items()})
+    return out
+
+
 def kernel_filters(entry: ProbeEntry, fmt: EventFormat, target: int) -> tuple[Filter, ...]:
     """The BPF tests of the filters pass 2 proved for ``entry`` (translator/kfilter.py):
     ``target`` is target()."""
@@ -299,11 +336,15 @@ class EventSource:
                 formats.append(tracefs.event_format(group, name))
             except KernelError as err:
                 raise KernelError(f"probe {entry.text}: {err.message}") from None
+        from .kernel import bpf
+
         objects = KernelObjects()
+        self._tables: dict[str, int] = {}
         try:
             size = 1 << max(12, (self.ring_mb * 1024 * 1024 - 1).bit_length())
             self.ring = objects.ringbuf(size)
             self._lost_fd = objects.lost_counter()
+            slots = _syscall_slots(formats)
             for i, (entry, fmt) in enumerate(zip(self.entries, formats, strict=True)):
                 if fmt is None:
                     self._sample(objects, i, entry)
@@ -311,13 +352,34 @@ class EventSource:
                 filters = kernel_filters(entry, fmt, target)
                 spec, decoder = _layout(i, entry, fmt, filters, self.context)
                 self.decoders.append(decoder)
-                objects.tracepoint(spec, fmt.id, self.ring, self._lost_fd, entry.text)
+                slot = slots.get(i)
+                if slot is None:
+                    objects.tracepoint(spec, fmt.id, self.ring, self._lost_fd, entry.text)
+                else:
+                    prog = objects.load(spec, self.ring, self._lost_fd)
+                    table = self._dispatch(objects, slot[0])
+                    bpf.map_update(table, slot[1].to_bytes(4, "little"), prog.to_bytes(4, "little"))
         except BaseException:
             objects.close()
             self.ring = None
             self._lost_fd = -1
             raise
         self.objects = objects
+
+    def _dispatch(self, objects: KernelObjects, direction: str) -> int:
+        """The program array of the raw_syscalls:``direction`` dispatcher, made and
+        attached on first use."""
+        table = self._tables.get(direction)
+        if table is None:
+            from .kernel import bpf, tracefs
+            from .kernel.programs import SYSCALL_SLOTS, dispatcher
+
+            table = objects.fd(bpf.map_create(bpf.MAP_PROG_ARRAY, 4, 4, SYSCALL_SLOTS, "stap_sys"))
+            fmt = tracefs.event_format("raw_syscalls", direction)
+            prog = objects.fd(bpf.prog_load(dispatcher(table), bpf.PROG_TRACEPOINT, "stap_sys"))
+            objects.perf_fd(bpf.attach_tracepoint(fmt.id, prog, f"raw_syscalls:{direction}"))
+            self._tables[direction] = table
+        return table
 
     def _sample(self, objects: KernelObjects, index: int, entry: ProbeEntry) -> None:
         """A perf probe: a sampling program on every CPU."""

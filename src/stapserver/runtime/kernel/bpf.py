@@ -39,6 +39,7 @@ MAP_HASH = 1
 MAP_ARRAY = 2
 MAP_PERCPU_ARRAY = 6
 MAP_RINGBUF = 27
+MAP_PROG_ARRAY = 3
 
 # program types
 PROG_KPROBE = 2
@@ -47,6 +48,7 @@ PROG_PERF_EVENT = 7
 
 # helpers
 FN_map_lookup_elem = 1
+FN_tail_call = 12
 FN_ktime_get_ns = 5
 FN_get_smp_processor_id = 8
 FN_get_current_pid_tgid = 14
@@ -279,6 +281,16 @@ def map_lookup(fd: int, key: bytes, value_size: int) -> bytes | None:
     if rc < 0:
         raise KernelError(f"cannot read BPF map: {os.strerror(-rc)}")
     return v.raw
+
+
+def map_update(fd: int, key: bytes, value: bytes) -> None:
+    """BPF_MAP_UPDATE_ELEM (BPF_ANY)."""
+    k = ctypes.create_string_buffer(key, len(key))
+    v = ctypes.create_string_buffer(value, len(value))
+    attr = _attr((0, "<I", fd), (8, "<Q", ctypes.addressof(k)), (16, "<Q", ctypes.addressof(v)))
+    rc = _bpf(BPF_MAP_UPDATE_ELEM, attr)
+    if rc < 0:
+        raise KernelError(f"cannot write BPF map: {os.strerror(-rc)}")
 
 
 def read_lost(fd: int) -> int:

@@ -502,3 +502,27 @@ def assemble(
 def prog_type(spec: ProgramSpec) -> int:
     """The BPF program type for ``spec``."""
     return bpf.PROG_PERF_EVENT if spec.kind == "perf" else bpf.PROG_TRACEPOINT
+
+
+SYSCALL_SLOTS = 1024  # syscall numbers a dispatcher hands on (x86_64 has about 470)
+
+
+def dispatcher(prog_array_fd: int) -> bytes:
+    """A program for raw_syscalls:sys_enter or sys_exit that hands each event to the
+    program at its syscall number in ``prog_array_fd`` (a tail call), if any.  Their
+    records start alike (``id``/``__syscall_nr`` at 8, the arguments or ``ret`` from
+    16), so each syscall's own program (made for its syscalls:sys_enter_X or
+    sys_exit_X) runs unchanged, and a module probing hundreds of syscalls attaches to
+    two tracepoints instead of hundreds: detaching a BPF program from a tracepoint
+    costs the kernel some 60 ms."""
+    a = Asm()
+    a.mov(R6, R1)
+    a.ldx(8, R3, R6, 8)  # id
+    a.jmpi(JGE, R3, SYSCALL_SLOTS, "out")  # unsigned: also -1, no syscall
+    a.mov(R1, R6)
+    a.ld_map(R2, prog_array_fd)
+    a.call(bpf.FN_tail_call)
+    a.label("out")
+    a.movi(R0, 0)
+    a.exit()
+    return a.assemble()
