@@ -379,8 +379,9 @@ def test_syscall_star_goes_through_the_dispatcher(tmp_path: Path) -> None:
     started = time.monotonic()
     r = stap("-e", script, "-c", "cat /nonexistent-xyz", cwd=tmp_path, timeout=60)
     took = time.monotonic() - started
-    assert r.stdout.splitlines()[:1] == ['openat(AT_FDCWD, "/nonexistent-xyz", O_RDONLY)']
-    assert "= -2 (ENOENT)" in r.stdout.splitlines()
+    lines = r.stdout.splitlines()
+    assert lines.count('openat(AT_FDCWD, "/nonexistent-xyz", O_RDONLY)') == 1
+    assert "= -2 (ENOENT)" in lines
     assert took < 30, f"{took:.1f} s: detaching 700 tracepoints one by one takes a minute"
 
 
