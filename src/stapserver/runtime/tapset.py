@@ -1709,6 +1709,10 @@ def task_parent(task: int) -> int:
     tid = _handle_tid(task, "task_parent")
     if tid == 0:
         return task  # the idle task is its own parent
+    if _event_task(tid) is not None:
+        captured = _captured("ppid")  # read in the kernel with the event
+        if captured is not None:
+            return TASK_HANDLE + int(captured)
     return TASK_HANDLE + int(_task_status(tid, b"PPid:", "task_parent")[0])
 
 

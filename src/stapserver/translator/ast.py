@@ -74,6 +74,9 @@ class FunctionCall(Expr):
     builtin: str | None = field(default=None, compare=False)
     # every definition of the function with this arity, tried in order (``next``)
     overloads: list[FunctionDecl] = field(default_factory=list, compare=False)
+    # pass 2, ``int_arg(N)`` and the like in a syscall probe: (the field read, its
+    # conversion: __int32, __uint32, __long)
+    arg_field: tuple[object, str] | None = field(default=None, compare=False)
 
 
 @dataclass(eq=False)
@@ -179,6 +182,17 @@ class Defined(Expr):
 @dataclass(eq=False)
 class Entry(Expr):
     operand: Expr
+    # pass 2, in a syscall return probe: the saved value this reads (EntrySave.slot)
+    slot: int = field(default=-1, compare=False)
+
+
+@dataclass(eq=False)
+class EntrySave(Expr):
+    """Pass 2: in the entry probe made for a syscall return probe's ``@entry(value)``,
+    the saving of ``value`` for the return (per thread)."""
+
+    slot: int
+    value: Expr
 
 
 @dataclass(eq=False)

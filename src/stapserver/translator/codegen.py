@@ -416,6 +416,8 @@ class CodeGenerator:
             out.append("    " + line)
         for g in self.p.globals:
             out.append("    " + self.global_init(g))
+        for slot in range(self.p.entry_slots):
+            out.append(f"    _entry{slot} = {{}}  # @entry values by thread")
         out.append("")
         out += funcs
         out += handlers
@@ -1094,6 +1096,10 @@ class CodeGenerator:
             return self.assignment(e)
         if isinstance(e, ast.TargetSymbol) and e.binding is not None:
             return self.target(e)
+        if isinstance(e, ast.Entry) and e.slot >= 0:  # saved by the entry probe
+            return f"_entry{e.slot}.pop(_ev[2], {_default(e.type)})"
+        if isinstance(e, ast.EntrySave):
+            return f"_entry{e.slot}.__setitem__(_ev[2], {self.stored(e.value)})"
         if isinstance(e, ast.Crement):
             return self.crement(e)
         if isinstance(e, ast.Binary):
@@ -1120,6 +1126,10 @@ class CodeGenerator:
             test = f"S.regex_match({regex}, {self.expr(e.left)})"
             return test if e.op == "=~" else f"(1 - {test})"
         if isinstance(e, ast.FunctionCall):
+            if e.arg_field is not None:  # int_arg(N)...: a field of the syscall's event
+                field, conversion = e.arg_field
+                assert self.ev_fields is not None and isinstance(field, TraceField)
+                return _INLINE[conversion].format(f"_ev[{self.ev_fields[field.name]}]")
             if e.decl is not None:
                 args = [self.stored(a) for a in e.args]
                 dispatcher = self.dispatch_names.get(id(e.decl))
@@ -1541,6 +1551,7 @@ class ActionCounter:
 # in the kernel (runtime/kernel/programs.py) for every kernel probe of the module.
 _CONTEXT_CALLS = {
     "ppid": "ppid",
+    "task_parent": "ppid",
     "pexecname": "pcomm",
     "euid": "euid",
     "egid": "egid",

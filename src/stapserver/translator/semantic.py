@@ -27,6 +27,21 @@ from .tracepoints import TraceField
 # Probes whose handler gets an event from the kernel (its own body: see _derive_all)
 EVENT_KINDS = ("trace", "perf")
 
+# dwarfless.stp's functions of a syscall's arguments, and the conversion each makes
+ARG_FUNCTIONS = {
+    "int_arg": "__int32",
+    "uint_arg": "__uint32",
+    "s32_arg": "__int32",
+    "u32_arg": "__uint32",
+    "long_arg": "__long",
+    "ulong_arg": "__long",
+    "longlong_arg": "__long",
+    "ulonglong_arg": "__long",
+    "s64_arg": "__long",
+    "u64_arg": "__long",
+    "pointer_arg": "__long",
+}
+
 # The context names a kernel.trace handler may read besides the event's fields.
 TRACE_CONTEXT = ("$$name", "$$parms", "$$vars")
 
@@ -51,6 +66,7 @@ class Program:
     body_locals: dict[int, dict[str, ast.VarDecl]]
     # kernel.trace probes: the event fields each body reads, in the event's order
     body_fields: dict[int, list[TraceField]] = dataclasses.field(default_factory=dict)
+    entry_slots: int = 0  # @entry values of syscall return probes (ast.EntrySave)
     warnings: str = ""
     library_scripts: int = 1
 
@@ -120,6 +136,7 @@ class Elaborator:
         self._printed_toks: set[int] = set()
         self._spec: PointSpec | None = None  # the probe whose body is being resolved
         self._body: ast.Block | None = None
+        self.entry_slots = 0  # @entry values saved by entry probes
         self.body_fields: dict[int, list[TraceField]] = {}
 
     # ------------------------------------------------------------------ errors
@@ -189,6 +206,10 @@ class Elaborator:
         except FoldError as err:
             self.error(err.message)
             self._fail_if_errors()
+        for p in self._entry_probes(probes):
+            probes.append(p)
+            bodies.append((p.body, []))
+            spec_of[id(p.body)] = p.spec
         for body, _ in bodies:
             scope = _Scope(self.body_locals.setdefault(id(body), {}))
             self._spec = spec_of.get(id(body))
@@ -226,14 +247,76 @@ class Elaborator:
             self._fail_if_errors()
         used = [g for g in self.script.globals if g.read or g.written or g.init is not None]
         return Program(
-            self.script, probes, self.used_functions, used, self.body_locals, self.body_fields
+            self.script,
+            probes,
+            self.used_functions,
+            used,
+            self.body_locals,
+            self.body_fields,
+            self.entry_slots,
         )
+
+    def _entry_probes(self, probes: list[DerivedProbe]) -> list[DerivedProbe]:
+        """For each ``@entry(value)`` in a syscall return probe (syscalls:sys_exit_X), an
+        entry probe on sys_enter_X that saves ``value`` per thread; the return probe
+        reads it back (stap evaluates @entry at the function's entry)."""
+        from .tracepoints import catalogue
+
+        out: list[DerivedProbe] = []
+        for p in probes:
+            event = p.spec.event
+            if event is None or event.group != "syscalls" or not event.name.startswith("sys_exit_"):
+                continue
+            entries = [
+                x
+                for st in _walk_stmts(p.body)
+                for e, _ in _stmt_exprs(st)
+                for x in _walk_expr(e)
+                if isinstance(x, ast.Entry)
+            ]
+            enter = catalogue().get(f"syscalls:sys_enter_{event.name[len('sys_exit_') :]}")
+            if not entries or enter is None:
+                continue
+            saves: list[ast.Stmt] = []
+            for e in entries:
+                e.slot = self.entry_slots
+                self.entry_slots += 1
+                saves.append(ast.ExprStmt(e.tok, ast.EntrySave(e.tok, e.slot, e.operand)))
+            spec = PointSpec("trace", f'kernel.trace("{enter.text}")', event=enter)
+            body = ast.Block(p.body.tok, saves)
+            out.append(DerivedProbe(spec, f"{p.origin} (@entry)", p.tok, body, p.condition))
+        return out
 
     def _order_fields(self, body: ast.Block, spec: PointSpec) -> None:
         """The fields ``body`` read, in the event's order (the order of the record)."""
         assert spec.event is not None
         used = set(self.body_fields.get(id(body), ()))
         self.body_fields[id(body)] = [f for f in spec.event.fields if f in used]
+
+    def _bind_arg(self, e: ast.FunctionCall) -> bool:
+        """``int_arg(N)``, ``pointer_arg(N)``... (dwarfless.stp) in a syscall entry
+        probe: the Nth argument of the syscall, the Nth field of its tracepoint."""
+        spec = self._spec
+        event = None if spec is None else spec.event
+        if event is None or event.group != "syscalls" or not event.name.startswith("sys_enter_"):
+            self.error(
+                f"{e.name}() reads a syscall's argument: the python runtime has it only "
+                "in probes on syscall entries",
+                e.tok,
+            )
+            return True
+        args = [f for f in event.fields if f.name != "__syscall_nr"]
+        n = e.args[0].value if len(e.args) == 1 and isinstance(e.args[0], ast.NumberLit) else 0
+        if not 1 <= n <= len(args):
+            self.error(f"{e.name}(): {event.name[10:]} has {len(args)} arguments", e.tok)
+            return True
+        f = args[n - 1]
+        e.arg_field = (f, ARG_FUNCTIONS[e.name])
+        e.type = LONG
+        fields = self.body_fields.setdefault(id(self._body), [])
+        if f not in fields:
+            fields.append(f)
+        return True
 
     def _bind_target(self, e: ast.TargetSymbol) -> bool:
         """``$name`` in a kernel.trace handler: a field of its event, or a context name.
@@ -632,6 +715,8 @@ class Elaborator:
                     f.tok,
                 )
                 return
+            if e.name in ARG_FUNCTIONS and self._bind_arg(e):
+                return
             b = lookup(e.name, len(e.args))
             if b is not None:
                 e.builtin = e.name
@@ -680,6 +765,10 @@ class Elaborator:
             r(e.cond, scope)
             r(e.then, scope)
             r(e.otherwise, scope)
+        elif isinstance(e, ast.Entry) and e.slot >= 0:
+            pass  # its operand is resolved in the entry probe (_entry_probes)
+        elif isinstance(e, ast.EntrySave):
+            r(e.value, scope)
         elif isinstance(e, ast.Entry):
             self.error(
                 "@entry is only available in return probes (not in the python runtime)", e.tok
@@ -778,6 +867,14 @@ class Elaborator:
             self._expect(e, STRING, t)
         elif isinstance(e, ast.TargetSymbol) and e.binding is not None:
             self._expect(e, e.type, t)
+        elif isinstance(e, ast.EntrySave):
+            inf(e.value, UNKNOWN)
+            e.type = e.value.type
+        elif isinstance(e, ast.Entry) and e.slot >= 0:
+            if e.operand.type == UNKNOWN and t in (LONG, STRING):
+                inf(e.operand, t)
+            if e.operand.type != UNKNOWN:
+                self._expect(e, e.operand.type, t)
         elif isinstance(e, ast.Symbol):
             decl = e.decl
             if decl is None:
@@ -978,6 +1075,9 @@ class Elaborator:
             self._expect(e, LONG, t)
 
     def _infer_call(self, e: ast.FunctionCall, t: str) -> None:
+        if e.arg_field is not None:
+            self._expect(e, LONG, t)
+            return
         if e.decl is not None:
             for f in e.overloads or [e.decl]:
                 for arg, param in zip(e.args, f.params, strict=False):
@@ -1287,6 +1387,8 @@ def _expr_children(e: ast.Expr) -> list[tuple[str, object]]:
         return [("stat", e.stat)]
     if isinstance(e, ast.Defined | ast.Entry):
         return [("operand", e.operand)]
+    if isinstance(e, ast.EntrySave):
+        return [("value", e.value)]
     return []
 
 

@@ -190,6 +190,8 @@ def _expr(e: ast.Expr) -> str:
         return f"@defined({expr(e.operand)})"
     if isinstance(e, ast.Entry):
         return f"@entry({expr(e.operand)})"
+    if isinstance(e, ast.EntrySave):
+        return f"@entry({expr(e.value)})"
     if isinstance(e, ast.TargetSymbol):
         return _target(e)
     if isinstance(e, ast.EmbeddedExpr):
