@@ -399,3 +399,15 @@ def test_syscall_slots_map_tracepoints_to_numbers() -> None:
     ]
     assert len(names) + 1 not in slots  # a second probe on openat attaches directly
     assert _syscall_slots(formats[:3]) == {}  # few probes: each on its tracepoint
+
+
+def test_entry_value_in_a_return_probe(tmp_path: Path) -> None:
+    """@entry(gettimeofday_ms()) in clock_nanosleep's return: the time at its entry."""
+    script = (
+        "probe syscall.clock_nanosleep.return { if (pid() == target()) "
+        'printf("%d\\n", gettimeofday_ms() - @entry(gettimeofday_ms())) }'
+    )
+    r = stap("-e", script, "-c", "sleep 0.3", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    (elapsed,) = r.stdout.split()
+    assert 290 <= int(elapsed) < 3000

@@ -122,3 +122,33 @@ def test_list_and_list_variables() -> None:
 def test_kernel_functions_are_refused_with_the_reason() -> None:
     text = sem_error('probe kernel.function("vfs_read") {}')
     assert "it probes kernel functions, which needs kprobes or BPF trampolines" in text
+
+
+def test_entry_in_a_syscall_return_gets_an_entry_probe() -> None:
+    p = elab(
+        'probe syscall.read.return { printf("%d %d\\n", $ret, '
+        "gettimeofday_us() - @entry(gettimeofday_us())) }"
+    )
+    texts = [d.spec.text for d in p.probes]
+    assert texts == [
+        'kernel.trace("syscalls:sys_exit_read")',
+        'kernel.trace("syscalls:sys_enter_read")',
+    ]
+    assert p.probes[1].origin == "syscall.read.return (@entry)"
+    assert p.entry_slots == 1
+
+
+def test_entry_elsewhere_is_refused() -> None:
+    assert "@entry is only available in return probes" in sem_error(
+        "probe syscall.read { println(@entry(1)) }"
+    )
+
+
+def test_syscall_argument_functions() -> None:
+    p = elab("probe syscall.openat { println(pointer_arg(2), int_arg(1)) }")
+    fields = [f.name for f in p.body_fields[id(p.probes[0].body)]]
+    assert fields == ["dfd", "filename"]
+    text = sem_error("probe begin { println(int_arg(1)) }")
+    assert "int_arg() reads a syscall's argument" in text
+    text = sem_error("probe syscall.close { println(int_arg(3)) }")
+    assert "int_arg(): close has 1 arguments" in text
