@@ -152,3 +152,14 @@ def test_syscall_argument_functions() -> None:
     assert "int_arg() reads a syscall's argument" in text
     text = sem_error("probe syscall.close { println(int_arg(3)) }")
     assert "int_arg(): close has 1 arguments" in text
+
+
+def test_task_pointers_of_sched_tracepoints_are_their_fields() -> None:
+    p = elab(
+        'probe kernel.trace("sched:sched_switch") { printf("%d %s %d\\n", $prev->pid, '
+        "$next->comm, task_tid($next)) }"
+    )
+    fields = [f.name for f in p.body_fields[id(p.probes[0].body)]]
+    assert fields == ["prev_pid", "next_comm", "next_pid"]
+    text = sem_error('probe kernel.trace("sched:sched_switch") { println($prev->mm) }')
+    assert "cannot dereference a tracepoint field" in text

@@ -19,6 +19,7 @@ from typing import Any
 from .. import __version__
 from ..errors import TranslateError
 from ..runtime import printf, stats
+from ..runtime.tapset import TASK_HANDLE
 from ..runtime.tapset import lookup as tapset_lookup
 from . import ast, deep
 from .ast import LONG, STATS, STRING
@@ -1408,8 +1409,12 @@ class CodeGenerator:
             return "_rt.event_name(_ev)"
         if e.binding in ("$$parms", "$$vars"):
             return f"_rt.event_parms(_ev)[:{self.msl}]"
-        assert isinstance(e.binding, TraceField)
-        return f"_ev[{self.ev_fields[e.binding.name]}]"
+        if isinstance(e.binding, TraceField):
+            return f"_ev[{self.ev_fields[e.binding.name]}]"
+        assert isinstance(e.binding, tuple)  # ("task", its pid field): a task handle
+        field = e.binding[1]
+        assert isinstance(field, TraceField)
+        return f"({TASK_HANDLE} + _ev[{self.ev_fields[field.name]}])"
 
     def print_format(self, e: ast.PrintFormat) -> str:
         if e.hist is not None:

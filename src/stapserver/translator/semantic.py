@@ -22,7 +22,7 @@ from .library import TAPSET_NAME
 from .parser import parse
 from .probes import TOP_LEVEL, PointSpec, ProbeError, resolve_builtin
 from .source import DiagnosticPrinter, Source, Token
-from .tracepoints import TraceField
+from .tracepoints import TraceEvent, TraceField
 
 # Probes whose handler gets an event from the kernel (its own body: see _derive_all)
 EVENT_KINDS = ("trace", "perf")
@@ -324,6 +324,15 @@ class Elaborator:
         spec = self._spec
         if spec is None or spec.event is None or e.kind != "$":
             return False
+        fields = self.body_fields.setdefault(id(self._body), [])
+        task = _task_member(spec.event, e)
+        if task is not None:  # $prev->pid, $p->comm, $next: what the record has of them
+            f, handle = task
+            e.binding = ("task", f) if handle else f
+            e.type = STRING if f.kind == "string" and not handle else LONG
+            if f not in fields:
+                fields.append(f)
+            return True
         if e.components or e.addressof:
             self.error(
                 "the python runtime cannot dereference a tracepoint field; read it as a "
@@ -331,7 +340,6 @@ class Elaborator:
                 e.tok,
             )
             return True
-        fields = self.body_fields.setdefault(id(self._body), [])
         if e.name in TRACE_CONTEXT:
             e.binding = e.name
             e.type = STRING
@@ -1343,6 +1351,40 @@ def _elide_unused(prologue: ast.Block, body: ast.Block, globals_: set[str]) -> a
         wanted |= _symbol_names(st)
     kept.reverse()
     return ast.Block(prologue.tok, kept)
+
+
+# A task pointer a tracepoint's C arguments pass ($p, $prev, $next...), which the record
+# gives as fields: (member -> field suffix).  ``$prev->pid`` is the field prev_pid (or
+# pid for $p); ``$prev`` itself a task handle the task_* functions take (TASK_HANDLE +
+# its pid, as runtime/tapset.py's task_current()).
+_TASK_MEMBERS = {"pid": "pid", "comm": "comm", "prio": "prio", "__state": "state", "state": "state"}
+_TASK_POINTERS = ("p", "task", "tsk")  # their members are the record's unprefixed fields
+
+
+def _task_member(event: TraceEvent, e: ast.TargetSymbol) -> tuple[TraceField, bool] | None:
+    """(field, is the handle) for ``$X->member`` or ``$X`` of a task pointer ``X`` the
+    event's record describes; None otherwise."""
+    if e.addressof or len(e.components) > 1 or e.name in TRACE_CONTEXT:
+        return None
+    base = e.name[1:]
+    if event.field(base) is not None:
+        return None  # a field of its own
+    prefixes = [f"{base}_"] + ([""] if base in _TASK_POINTERS else [])
+    if not e.components:
+        for prefix in prefixes:
+            f = event.field(f"{prefix}pid")
+            if f is not None:
+                return (f, True)
+        return None
+    comp = e.components[0]
+    member = _TASK_MEMBERS.get(comp.name) if comp.kind == "member" else None
+    if member is None:
+        return None
+    for prefix in prefixes:
+        f = event.field(prefix + member)
+        if f is not None and f.kind != "array":
+            return (f, False)
+    return None
 
 
 def _target_names(spec: PointSpec) -> frozenset[str]:
