@@ -327,11 +327,11 @@ class Elaborator:
         fields = self.body_fields.setdefault(id(self._body), [])
         task = _task_member(spec.event, e)
         if task is not None:  # $prev->pid, $p->comm, $next: what the record has of them
-            f, handle = task
-            e.binding = ("task", f) if handle else f
-            e.type = STRING if f.kind == "string" and not handle else LONG
-            if f not in fields:
-                fields.append(f)
+            member, handle = task
+            e.binding = ("task", member) if handle else member
+            e.type = STRING if member.kind == "string" and not handle else LONG
+            if member not in fields:
+                fields.append(member)
             return True
         if e.components or e.addressof:
             self.error(
