@@ -163,3 +163,10 @@ def test_task_pointers_of_sched_tracepoints_are_their_fields() -> None:
     assert fields == ["prev_pid", "next_comm", "next_pid"]
     text = sem_error('probe kernel.trace("sched:sched_switch") { println($prev->mm) }')
     assert "cannot dereference a tracepoint field" in text
+
+
+def test_argv_tapset_gives_the_arguments(tmp_path: object) -> None:
+    status, out, err = pystap(
+        ["-e", 'probe begin { printf("%d %s %s|\\n", argc, argv_1, argv[2]); exit() }', "a", "b"]
+    )
+    assert (status, out, err) == (0, "2 a b|\n", "")

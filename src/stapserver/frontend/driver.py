@@ -313,6 +313,9 @@ class FrontEnd:
             library_macros=library.macros(ctx),
         )
         runtime_lib, extra = self.library(ctx, script)
+        argv_lib = library.argv_tapset(script, o.args, ctx, self.diag)
+        if argv_lib is not None:
+            extra.append(argv_lib)
         if extra:
             _merge_library(script, extra)
         if o.verbose:

@@ -58,6 +58,7 @@ _INLINE = {
     "__ushort": "(({}) & 0xFFFF)",
     "__long": "({})",
     "__ulong": "({})",
+    "str": "{}",
 }
 
 _TAPSET = "/usr/share/systemtap/tapset/"

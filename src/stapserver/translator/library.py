@@ -91,3 +91,43 @@ def kernel_alias_sources(scripts: Iterable[ast.ScriptFile]) -> list[str]:
                     out.append(source(point) + "\n")  # type: ignore[operator]
                     break
     return out
+
+
+ARGV_NAME = "<python runtime argv tapset>"
+ARGV_SLOTS = 32
+
+
+def argv_tapset(
+    script: ast.ScriptFile,
+    args: list[str],
+    ctx: PreprocessorContext,
+    diagnostics: DiagnosticPrinter,
+) -> ast.ScriptFile | None:
+    """SystemTap's argv tapset, for a script that reads ``argc``, ``argv[N]`` or
+    ``argv_N`` without declaring them: the script's arguments as globals (``argv_N`` may
+    be set with -G).  Only the globals the script names are made, so no other is
+    displayed at the end; None when it names none."""
+    from .semantic import _symbol_names
+
+    declared = {g.name for g in script.globals}
+    names = (_symbol_names(script.probes) | _symbol_names(script.functions)) - declared
+    slots = [f"argv_{n}" for n in range(1, ARGV_SLOTS + 1)]
+    wanted = [n for n in ["argc", *slots] if n in names or (n != "argc" and "argv" in names)]
+    if not wanted:
+        return None
+    lines = []
+    if "argc" in wanted:
+        lines.append("global argc = $#")
+    for name in wanted:
+        if name != "argc":
+            n = int(name[5:])
+            lines.append(f'global {name} = %( $# >= {n} %? @{n} %: "" %)')
+    if "argv" in names:
+        lines.append(f"global argv[{ARGV_SLOTS}]")
+        sets = "".join(f"  argv[{n}] = argv_{n}\n" for n in range(1, ARGV_SLOTS + 1))
+        lines.append(f"probe init {{\n{sets}}}")
+    text = "\n".join(lines) + "\n"
+    lib = parse(Source(ARGV_NAME, text), tuple(args), ctx, diagnostics=diagnostics)
+    # the tapset passes every argument on: none is unused (stap does not warn either)
+    script.unused_args = []
+    return lib

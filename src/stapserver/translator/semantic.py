@@ -42,6 +42,14 @@ ARG_FUNCTIONS = {
     "pointer_arg": "__long",
 }
 
+# task.stp's functions that the record of a sched tracepoint answers for its tasks
+TASK_FIELD_FUNCTIONS = {
+    "task_execname": "comm",
+    "task_pid": "pid",
+    "task_tid": "pid",
+    "task_cpu": "orig_cpu",  # sched_migrate_task: the cpu it is on, before the move
+}
+
 # The context names a kernel.trace handler may read besides the event's fields.
 TRACE_CONTEXT = ("$$name", "$$parms", "$$vars")
 
@@ -292,6 +300,31 @@ class Elaborator:
         assert spec.event is not None
         used = set(self.body_fields.get(id(body), ()))
         self.body_fields[id(body)] = [f for f in spec.event.fields if f in used]
+
+    def _bind_task_field(self, e: ast.FunctionCall) -> bool:
+        """``task_execname($p)``, ``task_pid($prev)``...: of a task pointer the event's
+        record describes, its field (the task may be gone when the handler runs)."""
+        spec = self._spec
+        if spec is None or spec.event is None or len(e.args) != 1:
+            return False
+        arg = e.args[0]
+        if not isinstance(arg, ast.TargetSymbol):
+            return False
+        task = _task_member(spec.event, arg)
+        if task is None or not task[1]:
+            return False
+        pid_field = task[0]
+        member = TASK_FIELD_FUNCTIONS[e.name]
+        prefix = pid_field.name[: -len("pid")]
+        f = spec.event.field(member if member == "orig_cpu" else prefix + member)
+        if f is None or f.kind == "array":
+            return False
+        e.arg_field = (f, "str" if f.kind == "string" else "__long")
+        e.type = STRING if f.kind == "string" else LONG
+        fields = self.body_fields.setdefault(id(self._body), [])
+        if f not in fields:
+            fields.append(f)
+        return True
 
     def _bind_arg(self, e: ast.FunctionCall) -> bool:
         """``int_arg(N)``, ``pointer_arg(N)``... (dwarfless.stp) in a syscall entry
@@ -725,6 +758,8 @@ class Elaborator:
                 return
             if e.name in ARG_FUNCTIONS and self._bind_arg(e):
                 return
+            if e.name in TASK_FIELD_FUNCTIONS and self._bind_task_field(e):
+                return
             b = lookup(e.name, len(e.args))
             if b is not None:
                 e.builtin = e.name
@@ -1084,7 +1119,7 @@ class Elaborator:
 
     def _infer_call(self, e: ast.FunctionCall, t: str) -> None:
         if e.arg_field is not None:
-            self._expect(e, LONG, t)
+            self._expect(e, STRING if e.arg_field[1] == "str" else LONG, t)
             return
         if e.decl is not None:
             for f in e.overloads or [e.decl]:

@@ -202,7 +202,11 @@ def test_perf_program_context() -> None:
         ring.drain(lambda d, o, n: ctxs.append(read_context(spec, bytes(d[o : o + n]))))
     assert len(ctxs) > 5
     want = f"{sys.executable}\0-c\0{BUSY}\0".encode()
-    assert all(c == {"ppid": os.getpid(), "cmdline": want} for c in ctxs)
+    # a sample can fall before the exec, or find the argument page not resident
+    # (bpf_probe_read_user cannot fault it in): most, not all, carry the arguments
+    assert all(c["ppid"] == os.getpid() for c in ctxs)
+    right = [c for c in ctxs if c == {"ppid": os.getpid(), "cmdline": want}]
+    assert len(right) > 5 and len(right) >= 0.8 * len(ctxs), ctxs
 
 
 def test_assemble_resolves_btf_only_for_context(monkeypatch: pytest.MonkeyPatch) -> None:
