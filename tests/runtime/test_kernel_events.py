@@ -411,3 +411,20 @@ def test_entry_value_in_a_return_probe(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     (elapsed,) = r.stdout.split()
     assert 290 <= int(elapsed) < 3000
+
+
+def test_light_header_leaves_out_only_what_no_handler_reads(tmp_path: Path) -> None:
+    """A module whose handlers read no uid, gid, time or comm records none (three
+    helper calls fewer per event); one that reads them gets them right."""
+    from stapserver.translator.codegen import light_header
+    from tests.translator.test_semantic import elab
+
+    assert light_header(elab("global n probe syscall.read { if (pid() == 1) n++ }"))
+    for call in ("execname()", "uid()", "gettimeofday_s()", "task_execname(task_current())"):
+        assert not light_header(elab(f"probe syscall.read {{ println({call}) }}"))
+    script = (
+        "probe syscall.exit_group { if (pid() == target()) "
+        'printf("%s %d %d\\n", execname(), uid(), gettimeofday_s() > 1700000000) }'
+    )
+    r = stap("-e", script, "-c", "setpriv --reuid=65534 /bin/true", cwd=tmp_path)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "true 65534 1\n", "")

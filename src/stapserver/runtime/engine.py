@@ -389,7 +389,8 @@ class Session:
         from .events import DEFAULT_RING_MB, EventSource
 
         context = tuple(getattr(self.module, "KERNEL_CONTEXT", ()))
-        source = EventSource(traces, self.options.buffer_mb or DEFAULT_RING_MB, context)
+        light = bool(getattr(self.module, "KERNEL_LIGHT", False))
+        source = EventSource(traces, self.options.buffer_mb or DEFAULT_RING_MB, context, light)
         self._events = source
         source.start(self.target)
 

@@ -145,6 +145,7 @@ def _layout(
     fmt: EventFormat,
     filters: tuple[Filter, ...],
     context: tuple[str, ...],
+    light: bool = False,
 ) -> tuple[ProgramSpec, Decoder]:
     """The program spec and decoder of one trace probe, from the running kernel's
     format of its event."""
@@ -174,6 +175,7 @@ def _layout(
         filters=filters,
         wakeup=False,
         context=context,
+        light=light,
     )
     _, status_at, slots = layout(spec)
     read_context = _context_reader(spec)
@@ -310,9 +312,11 @@ class EventSource:
         entries: list[ProbeEntry],
         ring_mb: int = DEFAULT_RING_MB,
         context: tuple[str, ...] = (),
+        light: bool = False,
     ) -> None:
         self.entries = entries
         self.context = context  # the task context the module's handlers read
+        self.light = light  # ... and none reads uid, gid, time or comm
         self.ring_mb = ring_mb
         self.decoders: list[Decoder] = []
         self.objects: KernelObjects | None = None
@@ -350,7 +354,7 @@ class EventSource:
                     self._sample(objects, i, entry)
                     continue
                 filters = kernel_filters(entry, fmt, target)
-                spec, decoder = _layout(i, entry, fmt, filters, self.context)
+                spec, decoder = _layout(i, entry, fmt, filters, self.context, self.light)
                 self.decoders.append(decoder)
                 slot = slots.get(i)
                 if slot is None:

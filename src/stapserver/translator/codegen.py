@@ -394,6 +394,8 @@ class CodeGenerator:
         context = kernel_context(self.p)
         if context:
             out.append(f"KERNEL_CONTEXT = {context!r}")
+        if light_header(self.p):
+            out.append("KERNEL_LIGHT = True  # no handler reads uid, gid, time or comm")
         out.append(f"NAME = {self.name!r}")
         out.append(
             f"SETTINGS = {{'MAXACTION': {st.MAXACTION}, "
@@ -1569,22 +1571,51 @@ _CONTEXT_CALLS = {
 }
 
 
-def kernel_context(program: Program) -> tuple[str, ...]:
-    """The task context items the module's kernel-event handlers (or the functions
-    they call) read, in runtime/kernel/programs.py's names; () without kernel probes."""
-    if not any(p.spec.kind in EVENT_KINDS for p in program.probes):
-        return ()
+def _event_calls(program: Program) -> set[str]:
+    """The names of the tapset functions kernel-event handlers (and the functions of
+    the script) call."""
     roots: list[ast.Stmt] = [p.body for p in program.probes if p.spec.kind in EVENT_KINDS]
     roots += [f.body for f in program.functions if isinstance(f.body, ast.Block)]
-    wanted: set[str] = set()
+    names: set[str] = set()
     for root in roots:
         for st in _walk_stmts(root):
             for e, _ in _stmt_exprs(st):
                 for x in _walk_expr(e):
                     if isinstance(x, ast.FunctionCall) and x.decl is None:
-                        item = _CONTEXT_CALLS.get(x.name)
-                        if item is not None:
-                            wanted.add(item)
+                        names.add(x.name)
+    return names
+
+
+# What reads an event's uid, gid, time or comm (runtime/tapset.py: EV[4] to EV[7])
+_HEADER_CALLS = frozenset(
+    (
+        "uid",
+        "gid",
+        "execname",
+        "gettimeofday_ns",
+        "gettimeofday_us",
+        "gettimeofday_ms",
+        "gettimeofday_s",
+    )
+)
+
+
+def light_header(program: Program) -> bool:
+    """Whether no kernel-event handler reads the events' uid, gid, time or comm (the
+    task_* functions may, through the event of their task): the BPF programs then
+    leave them out."""
+    if not any(p.spec.kind == "trace" for p in program.probes):
+        return False
+    names = _event_calls(program)
+    return not (names & _HEADER_CALLS or any(n.startswith("task_") for n in names))
+
+
+def kernel_context(program: Program) -> tuple[str, ...]:
+    """The task context items the module's kernel-event handlers (or the functions
+    they call) read, in runtime/kernel/programs.py's names; () without kernel probes."""
+    if not any(p.spec.kind in EVENT_KINDS for p in program.probes):
+        return ()
+    wanted = {_CONTEXT_CALLS[n] for n in _event_calls(program) if n in _CONTEXT_CALLS}
     order = ("ppid", "pcomm", "euid", "egid", "pgrp", "sid", "cmdline")
     return tuple(name for name in order if name in wanted)
 
