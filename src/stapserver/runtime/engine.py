@@ -118,6 +118,7 @@ class Session:
         self._match_ok = False
         self._stopping = False
         self._stopping_by_script = False
+        self._halt = False  # exit(), abort() or too many errors: no more handlers run
         self._warned: set[str] = set()
         self._events: EventSource | None = None
         self._deadline: int | None = None  # -T: when the session ends (monotonic ns)
@@ -129,7 +130,7 @@ class Session:
     # ------------------------------------------------------------------ for scripts
     def exit(self) -> None:
         self._stopping = True
-        self._stopping_by_script = True
+        self._stopping_by_script = self._halt = True
 
     def abort(self) -> None:
         raise _Abort()
@@ -229,6 +230,7 @@ class Session:
         if self.errors > self.settings["MAXERRORS"]:
             self._stopping = True
             self.state = "error"
+            self._halt = True
 
     def run(self) -> int:
         """Run the module to its end; the exit status stap would give."""
@@ -461,10 +463,10 @@ class Session:
                 except RecursionError:
                     self._count_error(ScriptError("MAXNESTING exceeded"))
                 except _Abort:
-                    self._stopping = self._stopping_by_script = True
+                    self._stopping = self._stopping_by_script = self._halt = True
                     if self.state != "error":
                         self.state = "stopping"
-                if self._stopping_by_script or self.state == "error":
+                if self._halt:
                     break
                 if cons - freed > 1 << 20:  # give the kernel room as we go
                     release[0] = freed = cons
