@@ -426,14 +426,14 @@ class Session:
         source = self._events
         assert source is not None and source.ring is not None
         ring = source.ring
-        cons = int(ring._cons[0])
-        prod = int(ring._prod[0])
+        cons = int(ring.consumer[0])
+        prod = int(ring.producer[0])
         if cons == prod:
             return 0
-        hdr = ring._hdr
+        hdr = ring.headers
         data = ring.data
-        mask = ring._mask
-        release = ring._cons
+        mask = ring.mask
+        release = ring.consumer
         decoders = source.decoders
         n = 0
         freed = cons
@@ -470,7 +470,7 @@ class Session:
                     break
                 if cons - freed > 1 << 20:  # give the kernel room as we go
                     release[0] = freed = cons
-                    prod = int(ring._prod[0])
+                    prod = int(ring.producer[0])
                     # a flood must not hold off -T or a signal
                     if self._signal is not None or (
                         self._deadline is not None and time.monotonic_ns() >= self._deadline

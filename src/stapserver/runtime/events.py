@@ -421,9 +421,9 @@ class EventSource:
         ring = self.ring
         if ring is None:
             return 0
-        cons, prod, n = int(ring._cons[0]), int(ring._prod[0]), 0
+        cons, prod, n = int(ring.consumer[0]), int(ring.producer[0]), 0
         while cons < prod:
-            word = ring._hdr[(cons & ring._mask) >> 2]
+            word = ring.headers[(cons & ring.mask) >> 2]
             if word & 0x80000000:
                 break
             n += not word & 0x40000000

@@ -7,6 +7,7 @@ in a diagnostic.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -413,3 +414,20 @@ class ScriptFile:
     embeds: list[EmbeddedStmt] = field(default_factory=list)
     # command-line arguments ($1, @2, ...) the script never refers to, 1-based
     unused_args: list[int] = field(default_factory=list)
+
+
+def symbol_names(root: object) -> set[str]:
+    """Every variable name in a tree (read or written: a superset of what it reads)."""
+    names: set[str] = set()
+    stack = [root]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, list):
+            stack.extend(x)
+        elif isinstance(x, Symbol):
+            names.add(x.name)
+        elif dataclasses.is_dataclass(x) and not isinstance(x, type):
+            for f in dataclasses.fields(x):
+                if f.name not in ("tok", "decl", "type", "binding", "overloads", "arg_field"):
+                    stack.append(getattr(x, f.name))
+    return names

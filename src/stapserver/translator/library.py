@@ -107,10 +107,8 @@ def argv_tapset(
     ``argv_N`` without declaring them: the script's arguments as globals (``argv_N`` may
     be set with -G).  Only the globals the script names are made, so no other is
     displayed at the end; None when it names none."""
-    from .semantic import _symbol_names
-
     declared = {g.name for g in script.globals}
-    names = (_symbol_names(script.probes) | _symbol_names(script.functions)) - declared
+    names = (ast.symbol_names(script.probes) | ast.symbol_names(script.functions)) - declared
     slots = [f"argv_{n}" for n in range(1, ARGV_SLOTS + 1)]
     wanted = [n for n in ["argc", *slots] if n in names or (n != "argc" and "argv" in names)]
     if not wanted:

@@ -1349,28 +1349,11 @@ class Elaborator:
 # ---------------------------------------------------------------------- tree walking
 
 
-def _symbol_names(root: object) -> set[str]:
-    """Every variable name in a tree (read or written: a superset of what it reads)."""
-    names: set[str] = set()
-    stack = [root]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, list):
-            stack.extend(x)
-        elif isinstance(x, ast.Symbol):
-            names.add(x.name)
-        elif dataclasses.is_dataclass(x) and not isinstance(x, Token | type):
-            for f in dataclasses.fields(x):
-                if f.name not in ("tok", "decl", "type", "binding"):
-                    stack.append(getattr(x, f.name))
-    return names
-
-
 def _elide_unused(prologue: ast.Block, body: ast.Block, globals_: set[str]) -> ast.Block:
     """A kernel-tapset alias's body without the assignments the handler never reads:
     its statements are plain ``local = expression`` (tapset functions have no side
     effects), so ``argstr = sprintf(...)`` costs nothing when nobody prints it."""
-    wanted = _symbol_names(body)
+    wanted = ast.symbol_names(body)
     kept: list[ast.Stmt] = []
     for st in reversed(prologue.body):
         if (
@@ -1383,7 +1366,7 @@ def _elide_unused(prologue: ast.Block, body: ast.Block, globals_: set[str]) -> a
         ):
             continue
         kept.append(st)
-        wanted |= _symbol_names(st)
+        wanted |= ast.symbol_names(st)
     kept.reverse()
     return ast.Block(prologue.tok, kept)
 
