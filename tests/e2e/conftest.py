@@ -180,6 +180,20 @@ class Server:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    def requests_logged(self) -> list[str]:
+        """The log's lines of answered requests (not its other notices)."""
+        return [line for line in self.log.read_text().splitlines() if " rc=" in line]
+
+    def request_line(self, index: int) -> str:
+        """Request ``index``'s log line (0 the first): the server writes it once the
+        connection is closed, so the client may be back first; wait up to 10 s."""
+        deadline = time.monotonic() + 10
+        while True:
+            lines = self.requests_logged()
+            if len(lines) > index or time.monotonic() > deadline:
+                return lines[index] if len(lines) > index else ""
+            time.sleep(0.01)
+
     def alive(self) -> bool:
         try:
             os.kill(self.pid, 0)

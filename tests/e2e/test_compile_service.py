@@ -39,10 +39,10 @@ def test_identical_requests_are_answered_from_the_cache_unless_it_is_off(env: En
         server = start_server(env, *options)
         try:
             logged = []
-            for _ in range(2):
+            for i in range(2):
                 r = client(server, "--runtime=python", "-p3", "-e", script)
                 assert r.returncode == 0, r.stderr  # type: ignore[attr-defined]
-                logged.append(server.log.read_text().splitlines()[-1])
+                logged.append(server.request_line(i))
             assert "runtime=python " in logged[0], logged
             assert ("runtime=python cached " in logged[1]) is cache_on, logged
         finally:
@@ -60,11 +60,11 @@ def test_passes_1_to_4_ask_for_stap_s_default_runtime(env: Env) -> None:
             b"stap-serverd: this server has no SystemTap, so it cannot build kernel-runtime "
             b"modules; it builds python-runtime modules (stap-client --runtime=python)\n"
         )
-        assert "runtime=kernel " in server.log.read_text().splitlines()[-1]
+        assert "runtime=kernel " in server.request_line(0)
         # pass 5 here: the python runtime, which this machine runs
         r = client(server, "-e", HELLO)
         assert r.stdout == b"Hello World!\n"  # type: ignore[attr-defined]
-        assert "runtime=python " in server.log.read_text().splitlines()[-1]
+        assert "runtime=python " in server.request_line(1)
     finally:
         server.stop()
 
