@@ -13,36 +13,20 @@ from __future__ import annotations
 
 import gzip
 import os
-import re
 import sys
+
+from stapserver.runtime.kernel.tracefs import parse_format
 
 OUT = os.path.join(
     os.path.dirname(__file__), "..", "src", "stapserver", "translator", "tracepoints.txt.gz"
 )
-FIELD = re.compile(r"\s*field:(.*);\s*offset:(\d+);\s*size:(\d+);\s*signed:(\d+);")
 
 
 def fields(path: str) -> list[str]:
-    out = []
+    """An event's fields as the catalogue lists them (the runtime's own parser)."""
     with open(path) as f:
-        for line in f:
-            m = FIELD.match(line)
-            if not m:
-                continue
-            decl, _offset, size, signed = m.groups()
-            decl = decl.strip()
-            arr = re.match(r"(.*?)\s*([A-Za-z_]\w*)\s*(\[\w*\])$", decl)
-            if arr:
-                ctype, name = arr.group(1) + arr.group(3), arr.group(2)
-            else:
-                m2 = re.match(r"(.*?)\s*([A-Za-z_]\w*)$", decl)
-                if not m2:
-                    continue
-                ctype, name = m2.group(1), m2.group(2)
-            if name.startswith("common_"):
-                continue
-            out.append(f"{name};{ctype.strip()};{size};{signed}")
-    return out
+        parsed, _ = parse_format(f.read())
+    return [f"{x.name};{x.ctype};{x.size};{int(x.signed)}" for x in parsed]
 
 
 def main() -> int:

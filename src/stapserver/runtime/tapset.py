@@ -932,13 +932,27 @@ def tid() -> int:
     return threading.get_native_id()
 
 
+def _proc_stat(pid: int) -> list[bytes] | None:
+    """/proc/PID/stat after the command (state is [0], ppid [1]...); None when gone."""
+    stat = _read_file(f"/proc/{pid}/stat")
+    return None if stat is None else stat[stat.rfind(b")") + 2 :].split()
+
+
+def _proc_status(pid: int, key: bytes) -> list[bytes] | None:
+    """The fields of /proc/PID/status's ``key`` line; None when the task is gone."""
+    data = _read_file(f"/proc/{pid}/status")
+    if data is not None:
+        for line in data.splitlines():
+            if line.startswith(key):
+                return line[len(key) :].split()
+    return None
+
+
 def _stat_field(pid: int, index: int) -> int:
     """Field ``index`` (after the command) of /proc/PID/stat; 0 when the task is gone."""
-    stat = _read_file(f"/proc/{pid}/stat")
-    if stat is None:
-        return 0
+    fields = _proc_stat(pid)
     try:
-        return int(stat[stat.rfind(b")") + 2 :].split()[index])
+        return 0 if fields is None else int(fields[index])
     except (IndexError, ValueError):
         return 0
 
@@ -982,12 +996,8 @@ def uid() -> int:
 
 def _status_id(pid: int, key: bytes, index: int) -> int:
     """An id of /proc/PID/status (``Uid:``, ``Gid:``; 1 effective), -1 when gone."""
-    data = _read_file(f"/proc/{pid}/status")
-    if data is not None:
-        for line in data.splitlines():
-            if line.startswith(key):
-                return int(line.split()[1 + index])
-    return -1
+    fields = _proc_status(pid, key)
+    return -1 if fields is None else int(fields[index])
 
 
 def euid() -> int:
@@ -1656,22 +1666,24 @@ def _event_task(tid: int) -> tuple[Any, ...] | None:
     return ev if ev is not None and int(ev[2]) == tid else None
 
 
+def _gone(tid: int, what: str) -> ScriptError:
+    return ScriptError(f"{what}: task {tid} has exited (the python runtime reads it in /proc)")
+
+
 def _task_status(tid: int, key: bytes, what: str) -> list[bytes]:
     """The fields of a /proc/TID/status line; a ScriptError when the task is gone."""
-    data = _read_file(f"/proc/{tid}/status")
-    if data is not None:
-        for line in data.splitlines():
-            if line.startswith(key):
-                return line[len(key) :].split()
-    raise ScriptError(f"{what}: task {tid} has exited (the python runtime reads it in /proc)")
+    fields = _proc_status(tid, key)
+    if fields is None:
+        raise _gone(tid, what)
+    return fields
 
 
 def _task_stat(tid: int, what: str) -> list[bytes]:
     """/proc/TID/stat after the command: state is [0], ppid [1]..."""
-    stat = _read_file(f"/proc/{tid}/stat")
-    if stat is None:
-        raise ScriptError(f"{what}: task {tid} has exited (the python runtime reads it in /proc)")
-    return stat[stat.rfind(b")") + 2 :].split()
+    fields = _proc_stat(tid)
+    if fields is None:
+        raise _gone(tid, what)
+    return fields
 
 
 def task_current() -> int:

@@ -140,6 +140,13 @@ def event_format(group: str, name: str) -> EventFormat:
         raise KernelError(f"tracepoint {group}:{name} is not available in this kernel") from None
     except OSError as e:
         raise KernelError(f"cannot read tracepoint {group}:{name}: {e.strerror}") from None
+    fields, size = parse_format(text)
+    return EventFormat(group, name, event_id, fields, size)
+
+
+def parse_format(text: str) -> tuple[tuple[Field, ...], int]:
+    """An event's ``format`` file: its non-common fields, and the size of its fixed
+    record (common fields included)."""
     fields: list[Field] = []
     size = 0
     for line in text.splitlines():
@@ -152,7 +159,7 @@ def event_format(group: str, name: str) -> EventFormat:
         size = max(size, fld.offset + fld.size)
         if not fld.name.startswith("common_"):
             fields.append(fld)
-    return EventFormat(group, name, event_id, tuple(fields), size)
+    return tuple(fields), size
 
 
 def events() -> list[tuple[str, str]]:
