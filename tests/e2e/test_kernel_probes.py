@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from stapserver.runtime.kernel import bpf
+from tests.runtime.kernel.objects import released
 
 from .conftest import ordinary_user
 
@@ -46,17 +47,6 @@ def owned_bpf_ids(pid: int) -> tuple[set[int], set[int]]:
             elif line.startswith("map_id:"):
                 maps.add(int(line.split()[1]))
     return progs, maps
-
-
-def released(progs: set[int], maps: set[int], timeout: float = 5.0) -> bool:
-    """Whether every id is gone from the kernel (freeing is deferred: poll a while)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if not (progs & bpf.live_bpf_program_ids()) and not (maps & bpf.live_bpf_map_ids()):
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
 
 
 @contextmanager

@@ -54,18 +54,28 @@ def drain_all(ring: RingBuffer, spec: programs.ProgramSpec) -> list[Record]:
     return out
 
 
-def spawn_stopped(argv: list[str], uid: int | None = None) -> int:
-    """Fork a child that stops itself before exec'ing ``argv``: its pid (stopped)."""
+def spawn_stopped(
+    argv: list[str], uid: int | None = None, gid: int | None = None, *,
+    new_session: bool = False, new_group: bool = False,
+) -> int:  # fmt: skip
+    """Fork a child that sets itself up (a new session or process group; ``uid`` and
+    ``gid``, which defaults to ``uid``), stops, then execs ``argv``: its pid (stopped)."""
+    if gid is None:
+        gid = uid
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
         try:
             devnull = os.open("/dev/null", os.O_RDWR)
-            os.dup2(devnull, 0)
-            os.dup2(devnull, 1)
-            os.dup2(devnull, 2)
-            if uid is not None:
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            if new_session:
+                os.setsid()
+            if new_group:
+                os.setpgid(0, 0)
+            if gid is not None:
                 os.setgroups([])
-                os.setresgid(uid, uid, uid)
+                os.setresgid(gid, gid, gid)
+            if uid is not None:
                 os.setresuid(uid, uid, uid)
             os.kill(os.getpid(), signal.SIGSTOP)
             os.execve(argv[0], argv, {"PATH": "/usr/bin:/bin", "LC_ALL": "C"})

@@ -22,6 +22,7 @@ from stapserver.runtime.kernel.programs import (
 from stapserver.runtime.kernel.session import KernelObjects
 
 from .conftest import decode
+from .conftest import spawn_stopped as spawn
 
 Context = dict[str, int | bytes]
 
@@ -41,35 +42,6 @@ def read_context(spec: ProgramSpec, rec: bytes) -> Context:
         else:
             out[name] = struct.unpack_from("<I" if name in ("euid", "egid") else "<i", rec, off)[0]
     return out
-
-
-def spawn(
-    argv: list[str], uid: int | None = None, gid: int | None = None, new_session: bool = False,
-    new_group: bool = False,
-) -> int:  # fmt: skip
-    """Fork a child that sets itself up, stops, then execs ``argv``: its pid (stopped)."""
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        try:
-            devnull = os.open("/dev/null", os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(devnull, fd)
-            if new_session:
-                os.setsid()
-            if new_group:
-                os.setpgid(0, 0)
-            if gid is not None:
-                os.setgroups([])
-                os.setresgid(gid, gid, gid)
-            if uid is not None:
-                os.setresuid(uid, uid, uid)
-            os.kill(os.getpid(), signal.SIGSTOP)
-            os.execve(argv[0], argv, {"PATH": "/usr/bin:/bin", "LC_ALL": "C"})
-        finally:
-            os._exit(127)
-    _, status = os.waitpid(pid, os.WUNTRACED)
-    assert os.WIFSTOPPED(status)
-    return pid
 
 
 def _my_comm() -> bytes:

@@ -6,7 +6,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+from pathlib import Path
 
 import pytest
 
@@ -14,16 +14,7 @@ from stapserver.runtime.kernel import KernelError, bpf, tracefs
 from stapserver.runtime.kernel.programs import ProgramSpec
 from stapserver.runtime.kernel.session import PRIVILEGE_MESSAGE, KernelObjects, check_privileges
 
-
-def _gone(progs: set[int], maps: set[int], timeout: float = 5.0) -> bool:
-    """Whether every id in ``progs`` and ``maps`` is released (freeing is deferred)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if not (progs & bpf.live_bpf_program_ids()) and not (maps & bpf.live_bpf_map_ids()):
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
+from .objects import released
 
 
 def _make(ko: KernelObjects) -> tuple[set[int], set[int]]:
@@ -55,14 +46,14 @@ def test_close_releases_everything() -> None:
     assert not (progs & before_p) and not (maps & before_m)
     ko.close()
     ko.close()  # idempotent
-    assert _gone(progs, maps)
+    assert released(progs, maps)
 
 
 CHILD = """
 import sys, time
 from stapserver.runtime.kernel.session import KernelObjects
 sys.path.insert(0, sys.argv[1])
-from test_lifecycle import _make
+from tests.runtime.kernel.test_lifecycle import _make
 ko = KernelObjects()
 progs, maps = _make(ko)
 print(sorted(progs), sorted(maps), flush=True)
@@ -72,7 +63,7 @@ time.sleep(60)
 
 def test_sigkill_leaves_nothing() -> None:
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, os.path.dirname(__file__)],
+        [sys.executable, "-c", CHILD, str(Path(__file__).parents[3])],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -87,7 +78,7 @@ def test_sigkill_leaves_nothing() -> None:
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
-    assert _gone(progs, maps)
+    assert released(progs, maps)
 
 
 def test_hardware_event_without_pmu() -> None:
